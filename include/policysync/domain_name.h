@@ -1,0 +1,51 @@
+// Domain-name normalisation and validation (SPEC §2.1).
+//
+// Policy domains and queries are normalised the same way: ASCII letters
+// lower-cased, one trailing dot removed, non-ASCII names converted to their
+// IDNA A-label form with libidn2 ("bücher.de" -> "xn--bcher-kva.de"). The
+// result has at most 253 bytes and labels of 1-63 bytes of [a-z0-9-_].
+// A policy domain may also be `*.suffix` (strict subdomains of suffix) or hold
+// `*` inside a label (a pattern rule, SPEC §4 step 4).
+//
+// Example:
+//   policysync::PolicyName n;
+//   policysync::Status s = policysync::normalize_policy_domain("*.Example.COM.", &n);
+//   // s.ok(), n.name == "example.com", n.kind == policysync::RuleKind::kWildcard
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "policysync/status.h"
+
+namespace policysync {
+
+inline constexpr size_t kMaxDomainLength = 253;
+inline constexpr size_t kMaxLabelLength = 63;
+
+enum class RuleKind : unsigned char {
+  kPlain = 0,     // "example.com": the name and all its subdomains
+  kWildcard = 1,  // "*.example.com": strict subdomains only (name stored without "*.")
+  kPattern = 2,   // "ads*.example.com": `*` inside a label, matched by Hyperscan
+};
+
+struct PolicyName {
+  std::string name;  // normalised; for kWildcard without the leading "*."
+  RuleKind kind = RuleKind::kPlain;
+};
+
+// Normalises a policy domain (control thread; may allocate, calls libidn2).
+Status normalize_policy_domain(std::string_view in, PolicyName* out);
+
+// Normalises a query or a malicious-feed name: no `*` allowed. May allocate.
+Status normalize_query(std::string_view in, std::string* out);
+
+// Hot-path query normalisation into a caller buffer of at least
+// kMaxDomainLength + 2 bytes: lower-cases ASCII, drops one trailing dot and
+// checks the character and length rules. Wait-free, no allocation.
+// Returns the normalised length, or -1 if the name is invalid or not ASCII
+// (convert such names with normalize_query() first).
+int normalize_query_ascii(std::string_view in, char* buf);
+
+}  // namespace policysync

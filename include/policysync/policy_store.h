@@ -1,0 +1,117 @@
+// PolicyStore: every group's active and pending policy and the global
+// malicious table (SPEC §3), applied by one writer and read by many workers
+// through policysync::Reader (reader.h) without locks.
+//
+// The writer (the control thread) calls apply() for each parsed message.
+// SYNC_COMPLETE publishes the group's new policy with one atomic pointer store
+// and hands the old one to RCU (freed on liburcu's call_rcu thread after a
+// grace period). Immediate operations change the active tables in place in
+// O(1) amortised time. Reader/writer contract: docs/rcu.md.
+//
+// Example:
+//   policysync::PolicyStore store;
+//   policysync::ApplyOutcome o = store.apply(msg);   // control thread
+//   if (o.result == policysync::ApplyResult::kSyncCompleted) commit_watermark();
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "policysync/message.h"
+#include "policysync/status.h"
+
+namespace policysync {
+
+namespace detail {
+struct StoreState;
+}
+
+struct StoreLimits {
+  size_t max_entries_per_group = 16u << 20;  // active or pending rules of one group
+  size_t max_groups = 1u << 20;
+  size_t max_open_syncs = 1u << 16;
+  uint8_t malicious_threshold = 0;  // SPEC §4 step 1: confidence >= threshold
+};
+
+enum class ApplyResult : uint8_t {
+  kApplied,            // immediate change done (or nothing to do)
+  kSyncOpened,         // BEGIN_SYNC: pending policy opened
+  kSyncRestarted,      // BEGIN_SYNC while one was open: old pending discarded
+  kBuffered,           // ADD/REMOVE_DOMAIN recorded in the open sync
+  kSyncCompleted,      // SYNC_COMPLETE: the new policy is active
+  kSyncCountMismatch,  // SYNC_COMPLETE whose count differs: aborted, old policy stays
+  kSyncAbortClosed,    // SYNC_COMPLETE of an aborted sync: closed, old policy stays
+  kNoOpenSync,         // SYNC_COMPLETE without BEGIN_SYNC: warning, no effect
+  kDropped,            // a message of an aborted sync (SPEC §6): dropped
+  kRejected,           // over a limit, or a pattern set that does not compile: see status
+};
+
+std::string_view apply_result_name(ApplyResult r);
+
+struct [[nodiscard]] ApplyOutcome {
+  ApplyResult result = ApplyResult::kApplied;
+  Status status;       // why, for kRejected
+  size_t entries = 0;  // the group's active rules after kSyncCompleted
+};
+
+// Monotonic counters (relaxed atomics: written by the writer, read by any
+// thread for stats; no ordering with the tables is implied or needed).
+struct StoreCounters {
+  std::atomic<uint64_t> syncs_completed{0};
+  std::atomic<uint64_t> syncs_aborted{0};     // count mismatch or invalid entry
+  std::atomic<uint64_t> syncs_restarted{0};   // BEGIN_SYNC over an open sync
+  std::atomic<uint64_t> syncs_discarded{0};   // revocation, REMOVE_GROUP
+  std::atomic<uint64_t> complete_without_begin{0};
+  std::atomic<uint64_t> dropped_in_aborted_sync{0};
+  std::atomic<uint64_t> rejected_by_limit{0};
+  std::atomic<uint64_t> rejected_bad_pattern{0};
+  std::atomic<uint64_t> scratch_grace_periods{0};  // Hyperscan scratch growths
+};
+
+struct PolicyStoreOps;
+
+class PolicyStore {
+ public:
+  explicit PolicyStore(StoreLimits limits = {});
+  // No Reader may still be using the store.
+  ~PolicyStore();
+  PolicyStore(const PolicyStore&) = delete;
+  PolicyStore& operator=(const PolicyStore&) = delete;
+
+  // Writer side, one thread at a time (the control thread). Never waits for
+  // readers, except for one grace period when a new pattern database needs a
+  // larger Hyperscan scratch than any before it.
+  ApplyOutcome apply(const Message& msg);
+
+  // Writer side. An invalid message named `group_id` (SPEC §6): if the group
+  // has an open sync it becomes aborted (its remaining messages are dropped
+  // until SYNC_COMPLETE or BEGIN_SYNC). Returns true if a sync was aborted.
+  bool abort_sync(std::string_view group_id);
+
+  // Writer side. Drops the group's open sync without applying it (partition
+  // revocation, SPEC §5.4). Returns true if one was open.
+  bool discard_sync(std::string_view group_id);
+
+  // Writer side. Queries of the writer's own view.
+  bool has_open_sync(std::string_view group_id) const;
+  size_t open_syncs() const;
+  size_t group_count() const;
+  size_t active_entries(std::string_view group_id) const;  // 0 if unknown
+  size_t malicious_entries() const;
+  size_t memory_bytes() const;  // tables and arenas, all groups
+
+  // Any thread.
+  const StoreCounters& counters() const { return counters_; }
+  const StoreLimits& limits() const { return limits_; }
+
+ private:
+  friend class Reader;
+  friend struct PolicyStoreOps;
+  StoreLimits limits_;
+  StoreCounters counters_;
+  std::unique_ptr<detail::StoreState> state_;
+};
+
+}  // namespace policysync

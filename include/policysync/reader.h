@@ -1,0 +1,103 @@
+// Reader: a worker thread's registration with the policy store's RCU (QSBR)
+// domain, and its lookups (SPEC §4).
+//
+// One Reader per worker thread, created on that thread. While it exists the
+// thread is an online QSBR reader: it must call quiescent() between bursts
+// (every few microseconds to milliseconds) and offline() before it blocks,
+// or the writer's memory reclamation stalls. Everything a lookup returns
+// (Verdict::rule, GroupRef) is valid until the next quiescent() or offline().
+// Contract: docs/rcu.md.
+//
+// Example (a worker's poll loop):
+//   policysync::Reader reader(store);
+//   while (running) {
+//     auto g = reader.find_group("enterprise_a");
+//     reader.lookup_batch(g, names, n, verdicts);   // wait-free
+//     reader.quiescent();                           // between bursts
+//   }
+#pragma once
+
+#include <hs/hs_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "policysync/policy_store.h"
+#include "policysync/verdict.h"
+
+namespace policysync {
+
+namespace detail {
+struct Group;
+struct Policy;
+template <typename V, typename H>
+class RcuTable;
+struct RuleValue;
+struct DomainHash;
+class PatternSet;
+}
+
+// A group found by Reader::find_group(); empty for an unknown group. Valid
+// until the reader's next quiescent state.
+class GroupRef {
+ public:
+  GroupRef() = default;
+  explicit operator bool() const { return g_ != nullptr; }
+
+ private:
+  friend class Reader;
+  explicit GroupRef(const detail::Group* g) : g_(g) {}
+  const detail::Group* g_ = nullptr;
+};
+
+class Reader {
+ public:
+  // Registers the calling thread (online). May allocate (Hyperscan scratch).
+  explicit Reader(const PolicyStore& store);
+  // Unregisters the calling thread; it must be the thread that constructed it.
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  // Registered worker thread only; wait-free unless a new pattern database
+  // needs a larger scratch, which is then allocated here (never in lookups).
+  void quiescent();
+  // Before blocking (sleep, I/O wait): the writer stops waiting for us.
+  void offline();
+  // After offline(): back to reading. Same progress note as quiescent().
+  void online();
+
+  // Reader side, wait-free; registered worker threads only.
+  GroupRef find_group(std::string_view group_id) const;
+
+  // Reader side, wait-free; registered worker threads only. No lock,
+  // allocation or system call. `qname` as on the wire (ASCII, any case,
+  // optional trailing dot); convert IDN U-labels with normalize_query() first.
+  Verdict lookup(GroupRef group, std::string_view qname) const;
+  Verdict lookup(std::string_view group_id, std::string_view qname) const;
+
+  // Reader side, wait-free; registered worker threads only. n lookups in one
+  // group, with memory prefetched across the burst (best at n = 16..64).
+  void lookup_batch(GroupRef group, const std::string_view* qnames, size_t n,
+                    Verdict* out) const;
+
+ private:
+  // The pointers one lookup or one batch reads, loaded once.
+  struct Tables {
+    const detail::RcuTable<detail::RuleValue, detail::DomainHash>* mal = nullptr;
+    const detail::Policy* pol = nullptr;
+    const detail::RcuTable<detail::RuleValue, detail::DomainHash>* tab = nullptr;
+    const detail::PatternSet* patterns = nullptr;
+  };
+  void refresh_scratch();
+  Tables load(const detail::Group* g) const;
+  Verdict resolve(const Tables& t, const char* name, int n, int labels, const uint8_t* starts,
+                  const uint64_t* hashes) const;
+
+  const PolicyStore& store_;
+  hs_scratch_t* scratch_ = nullptr;
+  uint64_t scratch_epoch_ = 0;
+};
+
+}  // namespace policysync

@@ -1,0 +1,416 @@
+#include "policysync/policy_store.h"
+
+#include <utility>
+
+#include "core/rcu.h"
+#include "core/store_state.h"
+
+namespace policysync {
+
+using detail::Group;
+using detail::GroupDir;
+using detail::kPlainKind;
+using detail::kWildcardKind;
+using detail::PatternRule;
+using detail::PatternSet;
+using detail::Pending;
+using detail::Policy;
+using detail::RuleTable;
+using detail::RuleValue;
+
+std::string_view apply_result_name(ApplyResult r) {
+  switch (r) {
+    case ApplyResult::kApplied: return "applied";
+    case ApplyResult::kSyncOpened: return "sync_opened";
+    case ApplyResult::kSyncRestarted: return "sync_restarted";
+    case ApplyResult::kBuffered: return "buffered";
+    case ApplyResult::kSyncCompleted: return "sync_completed";
+    case ApplyResult::kSyncCountMismatch: return "sync_count_mismatch";
+    case ApplyResult::kSyncAbortClosed: return "sync_abort_closed";
+    case ApplyResult::kNoOpenSync: return "no_open_sync";
+    case ApplyResult::kDropped: return "dropped";
+    case ApplyResult::kRejected: return "rejected";
+  }
+  return "?";
+}
+
+namespace {
+
+void bump(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
+
+ApplyOutcome outcome(ApplyResult r, Status s = Status()) {
+  ApplyOutcome o;
+  o.result = r;
+  o.status = std::move(s);
+  return o;
+}
+
+RuleValue rule_value(const Message& m) {
+  RuleValue v;
+  v.category = m.category;
+  v.port_mask = m.port_mask;
+  v.action = static_cast<uint8_t>(m.action);
+  v.confidence = m.confidence;
+  return v;
+}
+
+unsigned kind_bit(RuleKind k) { return k == RuleKind::kWildcard ? kWildcardKind : kPlainKind; }
+
+// Upserts into a table nobody else reads (a pending sync); grows by rebuilding.
+void upsert_private(std::unique_ptr<RuleTable>& t, std::string_view key, unsigned kind,
+                    const RuleValue& v) {
+  const uint64_t h = detail::domain_hash(key);
+  if (t->upsert(key, h, kind, v) != RuleTable::Put::kFull) return;
+  t = t->rebuilt(t->size() + 1);
+  (void)t->upsert(key, h, kind, v);
+}
+
+// Upserts into a published table; on growth publishes a rebuilt copy and
+// retires the old one after a grace period. O(1) amortised.
+template <typename Table, typename V>
+void upsert_published(std::atomic<Table*>& slot, std::string_view key, uint64_t hash,
+                      unsigned kind, const V& v) {
+  Table* t = slot.load(std::memory_order_relaxed);  // writer's own pointer
+  if (t->upsert(key, hash, kind, v) != Table::Put::kFull) return;
+  std::unique_ptr<Table> bigger = t->rebuilt(t->size() + 1);
+  (void)bigger->upsert(key, hash, kind, v);
+  // Release pairs with the readers' acquire load of the table pointer.
+  slot.store(bigger.release(), std::memory_order_release);
+  rcu::retire(t);
+}
+
+}  // namespace
+
+struct PolicyStoreOps {
+  PolicyStore& s;
+  detail::StoreState& st;
+
+  Group* find(std::string_view id) const {
+    GroupDir* dir = st.groups.load(std::memory_order_relaxed);
+    const char* rec = dir->find_one(id, detail::plain_hash(id));
+    return rec ? GroupDir::Record(rec).value() : nullptr;
+  }
+
+  Group* find_or_create(std::string_view id, Status* why) {
+    if (Group* g = find(id)) return g;
+    if (st.group_count >= s.limits_.max_groups) {
+      bump(s.counters_.rejected_by_limit);
+      *why = Status(Reason::kLimitExceeded, "group_id",
+                    "groups limit " + std::to_string(s.limits_.max_groups) + " reached");
+      return nullptr;
+    }
+    auto* g = new Group(id);
+    upsert_published(st.groups, id, detail::plain_hash(id), 0, g);
+    ++st.group_count;
+    return g;
+  }
+
+  bool over_entry_limit(size_t current, Status* why) {
+    if (current < s.limits_.max_entries_per_group) return false;
+    bump(s.counters_.rejected_by_limit);
+    *why = Status(Reason::kLimitExceeded, "domain",
+                  "entries per group limit " + std::to_string(s.limits_.max_entries_per_group) +
+                      " reached");
+    return true;
+  }
+
+  // Makes sure every reader's Hyperscan scratch fits `set`'s database before
+  // the database is published (see ScratchProto).
+  Status ensure_scratch(const PatternSet* set) {
+    if (set == nullptr || set->database() == nullptr) return Status();
+    size_t before = 0;
+    if (st.writer_scratch) hs_scratch_size(st.writer_scratch, &before);
+    if (hs_alloc_scratch(set->database(), &st.writer_scratch) != HS_SUCCESS)
+      return Status(Reason::kBadPattern, "domain", "cannot allocate Hyperscan scratch");
+    size_t after = 0;
+    hs_scratch_size(st.writer_scratch, &after);
+    if (after == before && st.scratch_proto.load() != nullptr) return Status();
+    auto proto = std::make_unique<detail::ScratchProto>();
+    if (hs_clone_scratch(st.writer_scratch, &proto->scratch) != HS_SUCCESS)
+      return Status(Reason::kBadPattern, "domain", "cannot clone Hyperscan scratch");
+    proto->epoch = st.scratch_epoch.load() + 1;
+    detail::ScratchProto* old = st.scratch_proto.exchange(proto.release());
+    st.scratch_epoch.store(old ? old->epoch + 1 : 1);
+    // Every reader refreshes its scratch at its next quiescent state/online;
+    // after this grace period none can scan with a scratch that is too small.
+    rcu::synchronize();
+    bump(s.counters_.scratch_grace_periods);
+    rcu::retire(old);
+    return Status();
+  }
+
+  Status compile(const std::map<std::string, RuleValue>& rules, std::unique_ptr<PatternSet>* out) {
+    if (rules.empty()) {
+      out->reset();
+      return Status();
+    }
+    std::vector<PatternRule> list;
+    list.reserve(rules.size());
+    for (const auto& [p, v] : rules) list.push_back({p, v});
+    Status st_ = PatternSet::compile(std::move(list), out);
+    if (st_.ok()) st_ = ensure_scratch(out->get());
+    if (!st_.ok()) bump(s.counters_.rejected_bad_pattern);
+    return st_;
+  }
+
+  // Immediate pattern change: recompile and publish the group's pattern set.
+  Status publish_patterns(Group* g, std::map<std::string, RuleValue> rules) {
+    std::unique_ptr<PatternSet> set;
+    Status why = compile(rules, &set);
+    if (!why.ok()) return why;
+    Policy* p = g->active.load(std::memory_order_relaxed);
+    // Release pairs with the readers' acquire load of Policy::patterns.
+    const PatternSet* old = p->patterns.exchange(set.release(), std::memory_order_acq_rel);
+    rcu::retire(const_cast<PatternSet*>(old));
+    g->patterns = std::move(rules);
+    return Status();
+  }
+
+  ApplyOutcome add_domain(const Message& m) {
+    Status why;
+    Group* g = find_or_create(m.group_id, &why);
+    if (!g) return outcome(ApplyResult::kRejected, why);
+    const RuleValue v = rule_value(m);
+    const std::string& key = m.domain.name;
+    if (Pending* p = g->pending.get()) {
+      if (p->aborted) {
+        bump(s.counters_.dropped_in_aborted_sync);
+        return outcome(ApplyResult::kDropped);
+      }
+      ++p->adds;
+      if (m.domain.kind == RuleKind::kPattern) {
+        if (!p->patterns.count(key) && over_entry_limit(p->table->size() + p->patterns.size(), &why))
+          return outcome(ApplyResult::kRejected, why);
+        p->patterns[key] = v;
+      } else {
+        const unsigned kind = kind_bit(m.domain.kind);
+        if (p->table->size() + p->patterns.size() >= s.limits_.max_entries_per_group &&
+            !p->table->find_one(key, detail::domain_hash(key), kind) &&
+            over_entry_limit(p->table->size() + p->patterns.size(), &why))
+          return outcome(ApplyResult::kRejected, why);
+        upsert_private(p->table, key, kind, v);
+      }
+      return outcome(ApplyResult::kBuffered);
+    }
+    Policy* pol = g->active.load(std::memory_order_relaxed);
+    if (m.domain.kind == RuleKind::kPattern) {
+      auto rules = g->patterns;
+      if (!rules.count(key) && over_entry_limit(active_size(g), &why))
+        return outcome(ApplyResult::kRejected, why);
+      rules[key] = v;
+      why = publish_patterns(g, std::move(rules));
+      return why.ok() ? outcome(ApplyResult::kApplied) : outcome(ApplyResult::kRejected, why);
+    }
+    const unsigned kind = kind_bit(m.domain.kind);
+    const uint64_t h = detail::domain_hash(key);
+    RuleTable* t = pol->table.load(std::memory_order_relaxed);
+    if (active_size(g) >= s.limits_.max_entries_per_group && !t->find_one(key, h, kind) &&
+        over_entry_limit(active_size(g), &why))
+      return outcome(ApplyResult::kRejected, why);
+    upsert_published(pol->table, key, h, kind, v);
+    return outcome(ApplyResult::kApplied);
+  }
+
+  ApplyOutcome remove_domain(const Message& m) {
+    Group* g = find(m.group_id);
+    if (!g) return outcome(ApplyResult::kApplied);
+    Pending* p = g->pending.get();
+    if (p && p->aborted) {
+      bump(s.counters_.dropped_in_aborted_sync);
+      return outcome(ApplyResult::kDropped);
+    }
+    const std::string& key = m.domain.name;
+    if (m.domain.kind == RuleKind::kPattern) {
+      if (p) p->patterns.erase(key);
+      if (g->patterns.count(key)) {
+        auto rules = g->patterns;
+        rules.erase(key);
+        Status why = publish_patterns(g, std::move(rules));
+        if (!why.ok()) return outcome(ApplyResult::kRejected, why);
+      }
+      return outcome(ApplyResult::kApplied);
+    }
+    const unsigned kind = kind_bit(m.domain.kind);
+    const uint64_t h = detail::domain_hash(key);
+    g->active.load(std::memory_order_relaxed)->table.load(std::memory_order_relaxed)->erase(key, h, kind);
+    if (p) p->table->erase(key, h, kind);  // so the swap does not bring it back
+    return outcome(ApplyResult::kApplied);
+  }
+
+  ApplyOutcome sync_complete(const Message& m) {
+    Group* g = find(m.group_id);
+    if (!g || !g->pending) {
+      bump(s.counters_.complete_without_begin);
+      return outcome(ApplyResult::kNoOpenSync);
+    }
+    std::unique_ptr<Pending> p = std::move(g->pending);
+    --st.open_syncs;
+    if (p->aborted) return outcome(ApplyResult::kSyncAbortClosed);  // counted at abort
+    if (m.has_count && m.count != p->adds) {
+      bump(s.counters_.syncs_aborted);
+      return outcome(ApplyResult::kSyncCountMismatch,
+                     Status(Reason::kOutOfRange, "count",
+                            "count " + std::to_string(m.count) + " but " +
+                                std::to_string(p->adds) + " ADD_DOMAIN received"));
+    }
+    std::unique_ptr<PatternSet> set;
+    Status why = compile(p->patterns, &set);
+    if (!why.ok()) {
+      bump(s.counters_.syncs_aborted);
+      return outcome(ApplyResult::kRejected, why);
+    }
+    const size_t entries = p->table->size() + p->patterns.size();
+    auto* fresh = new Policy(p->table.release(), set.release());
+    // The swap (SPEC §3): one release store, pairing with the readers'
+    // acquire load of Group::active. The old generation is freed on the
+    // call_rcu thread after a grace period; the writer does not wait.
+    Policy* old = g->active.exchange(fresh, std::memory_order_acq_rel);
+    rcu::retire(old);
+    g->patterns = std::move(p->patterns);
+    bump(s.counters_.syncs_completed);
+    ApplyOutcome o = outcome(ApplyResult::kSyncCompleted);
+    o.entries = entries;
+    return o;
+  }
+
+  ApplyOutcome remove_group(const Message& m) {
+    Group* g = find(m.group_id);
+    if (!g) return outcome(ApplyResult::kApplied);
+    if (g->pending) {
+      --st.open_syncs;
+      bump(s.counters_.syncs_discarded);
+      g->pending.reset();
+    }
+    st.groups.load(std::memory_order_relaxed)->erase(g->id, detail::plain_hash(g->id), 0);
+    --st.group_count;
+    rcu::retire(g);
+    return outcome(ApplyResult::kApplied);
+  }
+
+  size_t active_size(const Group* g) const {
+    const Policy* p = g->active.load(std::memory_order_relaxed);
+    return p->table.load(std::memory_order_relaxed)->size() + g->patterns.size();
+  }
+};
+
+PolicyStore::PolicyStore(StoreLimits limits)
+    : limits_(limits), state_(std::make_unique<detail::StoreState>()) {}
+
+PolicyStore::~PolicyStore() {
+  rcu::barrier();  // every deferred free has run
+  detail::StoreState& st = *state_;
+  GroupDir* dir = st.groups.load(std::memory_order_relaxed);
+  dir->for_each([](std::string_view, uint64_t, unsigned, Group* g) { delete g; });
+  delete dir;
+  delete st.malicious.load(std::memory_order_relaxed);
+  delete st.scratch_proto.load();
+  hs_free_scratch(st.writer_scratch);
+}
+
+ApplyOutcome PolicyStore::apply(const Message& m) {
+  PolicyStoreOps ops{*this, *state_};
+  detail::StoreState& st = *state_;
+  switch (m.type) {
+    case MessageType::kBeginSync: {
+      Status why;
+      Group* g = ops.find_or_create(m.group_id, &why);
+      if (!g) return outcome(ApplyResult::kRejected, why);
+      if (g->pending) {
+        g->pending = std::make_unique<Pending>();
+        bump(counters_.syncs_restarted);
+        return outcome(ApplyResult::kSyncRestarted);
+      }
+      if (st.open_syncs >= limits_.max_open_syncs) {
+        bump(counters_.rejected_by_limit);
+        return outcome(ApplyResult::kRejected,
+                       Status(Reason::kLimitExceeded, "group_id",
+                              "open syncs limit " + std::to_string(limits_.max_open_syncs) +
+                                  " reached"));
+      }
+      g->pending = std::make_unique<Pending>();
+      ++st.open_syncs;
+      return outcome(ApplyResult::kSyncOpened);
+    }
+    case MessageType::kAddDomain: return ops.add_domain(m);
+    case MessageType::kRemoveDomain: return ops.remove_domain(m);
+    case MessageType::kSyncComplete: return ops.sync_complete(m);
+    case MessageType::kAddMalicious: {
+      const uint64_t h = detail::domain_hash(m.domain.name);
+      RuleTable* t = st.malicious.load(std::memory_order_relaxed);
+      Status why;
+      if (t->size() >= limits_.max_entries_per_group && !t->find_one(m.domain.name, h) &&
+          ops.over_entry_limit(t->size(), &why))
+        return outcome(ApplyResult::kRejected, why);
+      upsert_published(st.malicious, m.domain.name, h, kPlainKind, rule_value(m));
+      return outcome(ApplyResult::kApplied);
+    }
+    case MessageType::kRemoveMalicious:
+      st.malicious.load(std::memory_order_relaxed)
+          ->erase(m.domain.name, detail::domain_hash(m.domain.name), kPlainKind);
+      return outcome(ApplyResult::kApplied);
+    case MessageType::kAddGroup: {
+      Status why;
+      return ops.find_or_create(m.group_id, &why) ? outcome(ApplyResult::kApplied)
+                                                  : outcome(ApplyResult::kRejected, why);
+    }
+    case MessageType::kRemoveGroup: return ops.remove_group(m);
+  }
+  return outcome(ApplyResult::kApplied);
+}
+
+bool PolicyStore::abort_sync(std::string_view group_id) {
+  PolicyStoreOps ops{*this, *state_};
+  Group* g = ops.find(group_id);
+  if (!g || !g->pending || g->pending->aborted) return false;
+  g->pending->aborted = true;
+  // Free the buffered entries now: they can never be applied.
+  g->pending->table = std::make_unique<RuleTable>(8);
+  g->pending->patterns.clear();
+  bump(counters_.syncs_aborted);
+  return true;
+}
+
+bool PolicyStore::discard_sync(std::string_view group_id) {
+  PolicyStoreOps ops{*this, *state_};
+  Group* g = ops.find(group_id);
+  if (!g || !g->pending) return false;
+  g->pending.reset();
+  --state_->open_syncs;
+  bump(counters_.syncs_discarded);
+  return true;
+}
+
+bool PolicyStore::has_open_sync(std::string_view group_id) const {
+  PolicyStoreOps ops{const_cast<PolicyStore&>(*this), *state_};
+  Group* g = ops.find(group_id);
+  return g && g->pending;
+}
+
+size_t PolicyStore::open_syncs() const { return state_->open_syncs; }
+size_t PolicyStore::group_count() const { return state_->group_count; }
+
+size_t PolicyStore::active_entries(std::string_view group_id) const {
+  PolicyStoreOps ops{const_cast<PolicyStore&>(*this), *state_};
+  Group* g = ops.find(group_id);
+  return g ? ops.active_size(g) : 0;
+}
+
+size_t PolicyStore::malicious_entries() const {
+  return state_->malicious.load(std::memory_order_relaxed)->size();
+}
+
+size_t PolicyStore::memory_bytes() const {
+  const detail::StoreState& st = *state_;
+  size_t total = st.malicious.load(std::memory_order_relaxed)->memory_bytes();
+  GroupDir* dir = st.groups.load(std::memory_order_relaxed);
+  total += dir->memory_bytes();
+  dir->for_each([&](std::string_view, uint64_t, unsigned, Group* g) {
+    total += g->active.load(std::memory_order_relaxed)
+                 ->table.load(std::memory_order_relaxed)
+                 ->memory_bytes();
+    if (g->pending) total += g->pending->table->memory_bytes();
+  });
+  return total;
+}
+
+}  // namespace policysync

@@ -1,0 +1,99 @@
+#include "core/rcu.h"
+
+#include <cassert>
+
+namespace policysync::rcu {
+
+#if defined(POLICYSYNC_TSAN)
+char g_grace_period_sync;
+#endif
+
+namespace {
+
+enum class State { kUnregistered, kOnline, kOffline };
+
+// Per-thread registration. A writer that was never a Reader is registered
+// lazily on its first defer() and kept offline, so it never holds up a grace
+// period; the guard unregisters it when the thread exits.
+struct ThreadState {
+  State state = State::kUnregistered;
+  bool lazily_registered = false;
+  ~ThreadState() {
+    if (lazily_registered && state != State::kUnregistered) urcu_qsbr_unregister_thread();
+  }
+};
+thread_local ThreadState t_state;
+
+struct Deferred {
+  rcu_head head;  // first member: the callback casts back from it
+  void (*fn)(void*);
+  void* arg;
+};
+
+void run_deferred(rcu_head* head) {
+  tsan_after_grace_period();
+  auto* d = reinterpret_cast<Deferred*>(head);
+  d->fn(d->arg);
+  delete d;
+}
+
+}  // namespace
+
+void register_reader() {
+  assert(t_state.state == State::kUnregistered || t_state.lazily_registered);
+  if (t_state.state == State::kUnregistered) urcu_qsbr_register_thread();
+  else if (t_state.state == State::kOffline) urcu_qsbr_thread_online();
+  t_state.state = State::kOnline;
+  t_state.lazily_registered = false;
+}
+
+void unregister_reader() {
+  tsan_before_quiescent();
+  urcu_qsbr_unregister_thread();
+  t_state.state = State::kUnregistered;
+}
+
+void offline() {
+  tsan_before_quiescent();
+  urcu_qsbr_thread_offline();
+  t_state.state = State::kOffline;
+}
+
+void online() {
+  urcu_qsbr_thread_online();
+  t_state.state = State::kOnline;
+}
+
+void defer(void (*fn)(void*), void* arg) {
+  auto* d = new Deferred{{}, fn, arg};
+  if (t_state.state == State::kUnregistered) {
+    urcu_qsbr_register_thread();
+    urcu_qsbr_thread_offline();
+    t_state.state = State::kOffline;
+    t_state.lazily_registered = true;
+  }
+  // call_rcu wants an online thread (it reads per-CPU data under the read lock).
+  const bool was_offline = t_state.state == State::kOffline;
+  if (was_offline) urcu_qsbr_thread_online();
+  urcu_qsbr_call_rcu(&d->head, run_deferred);
+  if (was_offline) urcu_qsbr_thread_offline();
+}
+
+void synchronize() {
+  urcu_qsbr_synchronize_rcu();
+  tsan_after_grace_period();
+}
+
+void barrier() {
+  if (t_state.state == State::kUnregistered) {
+    // Nothing was deferred from this thread, but other threads may have.
+    urcu_qsbr_register_thread();
+    urcu_qsbr_thread_offline();
+    t_state.state = State::kOffline;
+    t_state.lazily_registered = true;
+  }
+  urcu_qsbr_barrier();
+  tsan_after_grace_period();
+}
+
+}  // namespace policysync::rcu

@@ -1,0 +1,86 @@
+// The store's internal state, shared by policy_store.cc (writer) and
+// reader.cc (lookups). Not a public header.
+#pragma once
+
+#include <hs/hs_runtime.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/domain_hash.h"
+#include "core/rcu_table.h"
+#include "core/rule_value.h"
+#include "match/pattern_set.h"
+
+namespace policysync::detail {
+
+using RuleTable = RcuTable<RuleValue, DomainHash>;
+struct Group;
+using GroupDir = RcuTable<Group*, PlainHash>;
+
+// Kinds of rule in a RuleTable, one bit each in a slot.
+inline constexpr unsigned kPlainKind = 0;     // "example.com"
+inline constexpr unsigned kWildcardKind = 1;  // "*.example.com", stored as "example.com"
+
+// One generation of a group's active policy. Readers reach it through
+// Group::active; a SYNC_COMPLETE replaces the whole Policy. Immediate
+// operations change `table` in place, or replace `table` / `patterns` (growth,
+// pattern change), retiring the old one through RCU.
+struct Policy {
+  std::atomic<RuleTable*> table;
+  std::atomic<const PatternSet*> patterns;
+  Policy(RuleTable* t, const PatternSet* p) : table(t), patterns(p) {}
+  ~Policy() {
+    delete table.load(std::memory_order_relaxed);
+    delete patterns.load(std::memory_order_relaxed);
+  }
+};
+
+// An open sync: writer-only, invisible to readers.
+struct Pending {
+  std::unique_ptr<RuleTable> table = std::make_unique<RuleTable>(64);
+  std::map<std::string, RuleValue> patterns;
+  uint64_t adds = 0;     // ADD_DOMAIN received, for SYNC_COMPLETE's count
+  bool aborted = false;  // SPEC §6: an invalid message poisoned it
+};
+
+struct Group {
+  std::string id;
+  // Release store (writer, at SYNC_COMPLETE) pairs with the readers' acquire
+  // load: a reader that sees the new Policy sees all of its contents.
+  std::atomic<Policy*> active;
+  // Writer-only below.
+  std::map<std::string, RuleValue> patterns;  // what active->patterns was built from
+  std::unique_ptr<Pending> pending;
+
+  explicit Group(std::string_view name)
+      : id(name), active(new Policy(new RuleTable(16), nullptr)) {}
+  ~Group() { delete active.load(std::memory_order_relaxed); }
+};
+
+// A Hyperscan scratch prototype large enough for every database published so
+// far; readers clone it (Reader::refresh_scratch).
+struct ScratchProto {
+  hs_scratch_t* scratch = nullptr;
+  uint64_t epoch = 0;
+  ~ScratchProto() { hs_free_scratch(scratch); }
+};
+
+struct StoreState {
+  // Published pointers: release stores by the writer pair with acquire loads
+  // in lookups (a reader that sees a table sees its slots initialised).
+  std::atomic<GroupDir*> groups{new GroupDir(64)};
+  std::atomic<RuleTable*> malicious{new RuleTable(64)};
+  // seq_cst: Reader::online()/quiescent() must observe a new prototype
+  // published before a grace period the writer then waits for.
+  std::atomic<ScratchProto*> scratch_proto{nullptr};
+  std::atomic<uint64_t> scratch_epoch{0};
+  // Writer-only.
+  hs_scratch_t* writer_scratch = nullptr;
+  size_t group_count = 0;
+  size_t open_syncs = 0;
+};
+
+}  // namespace policysync::detail
