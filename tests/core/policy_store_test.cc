@@ -1,1 +1,247 @@
+// SPEC §3: every message effect, the sync state machine and its counters.
 #include <gtest/gtest.h>
+
+#include "store_fixture.h"
+
+namespace policysync {
+namespace {
+
+using testing::StoreTest;
+
+TEST_F(StoreTest, SyncIsInvisibleUntilComplete) {
+  ASSERT_EQ(begin("g"), ApplyResult::kSyncOpened);
+  ASSERT_EQ(add("g", "google.com", "whitelist"), ApplyResult::kBuffered);
+  EXPECT_EQ(action("g", "google.com"), Action::kNone);
+  ASSERT_EQ(complete("g"), ApplyResult::kSyncCompleted);
+  EXPECT_EQ(last_.entries, 1u);
+  EXPECT_EQ(action("g", "google.com"), Action::kWhitelist);
+  EXPECT_EQ(store_.counters().syncs_completed.load(), 1u);
+}
+
+TEST_F(StoreTest, SyncReplacesTheWholePolicy) {
+  begin("g");
+  add("g", "old.com", "blacklist");
+  complete("g");
+  begin("g");
+  add("g", "new.com", "blacklist");
+  complete("g");
+  EXPECT_EQ(action("g", "old.com"), Action::kNone);
+  EXPECT_EQ(action("g", "new.com"), Action::kBlacklist);
+}
+
+TEST_F(StoreTest, ImmediateAddWithoutSync) {
+  ASSERT_EQ(add("g", "a.com", "allow"), ApplyResult::kApplied);
+  EXPECT_EQ(action("g", "a.com"), Action::kAllow);
+  ASSERT_EQ(add("g", "a.com", "blacklist"), ApplyResult::kApplied);  // upsert
+  EXPECT_EQ(action("g", "a.com"), Action::kBlacklist);
+  EXPECT_EQ(store_.active_entries("g"), 1u);
+}
+
+TEST_F(StoreTest, RemoveHitsActiveAtOnceAndPending) {
+  begin("g");
+  add("g", "youtube.com", "blacklist");
+  add("g", "google.com", "whitelist");
+  complete("g");
+  begin("g");
+  add("g", "youtube.com", "blacklist");
+  add("g", "google.com", "whitelist");
+  ASSERT_EQ(remove("g", "youtube.com"), ApplyResult::kApplied);
+  EXPECT_EQ(action("g", "youtube.com"), Action::kNone) << "removed from active at once";
+  complete("g");
+  EXPECT_EQ(action("g", "youtube.com"), Action::kNone) << "the swap must not bring it back";
+  EXPECT_EQ(action("g", "google.com"), Action::kWhitelist);
+}
+
+TEST_F(StoreTest, RemoveWildcardAndPatternRules) {
+  add("g", "*.w.com", "blacklist");
+  add("g", "ads*.p.com", "blacklist");
+  EXPECT_EQ(action("g", "x.w.com"), Action::kBlacklist);
+  EXPECT_EQ(action("g", "ads1.p.com"), Action::kBlacklist);
+  remove("g", "*.w.com");
+  remove("g", "ads*.p.com");
+  EXPECT_EQ(action("g", "x.w.com"), Action::kNone);
+  EXPECT_EQ(action("g", "ads1.p.com"), Action::kNone);
+}
+
+TEST_F(StoreTest, BeginSyncTwiceRestarts) {
+  begin("g");
+  add("g", "first.com", "allow");
+  ASSERT_EQ(begin("g"), ApplyResult::kSyncRestarted);
+  add("g", "second.com", "allow");
+  complete("g", 1);
+  EXPECT_EQ(action("g", "first.com"), Action::kNone);
+  EXPECT_EQ(action("g", "second.com"), Action::kAllow);
+  EXPECT_EQ(store_.counters().syncs_restarted.load(), 1u);
+}
+
+TEST_F(StoreTest, CompleteWithoutBeginHasNoEffect) {
+  add("g", "a.com", "allow");
+  ASSERT_EQ(complete("g"), ApplyResult::kNoOpenSync);
+  ASSERT_EQ(complete("nosuch"), ApplyResult::kNoOpenSync);
+  EXPECT_EQ(action("g", "a.com"), Action::kAllow);
+  EXPECT_EQ(store_.counters().complete_without_begin.load(), 2u);
+}
+
+TEST_F(StoreTest, CountMismatchAbortsAndKeepsOldPolicy) {
+  begin("g");
+  add("g", "old.com", "allow");
+  complete("g", 1);
+  begin("g");
+  add("g", "new1.com", "allow");
+  add("g", "new1.com", "allow");  // duplicates count: the PM sent two ADDs
+  ASSERT_EQ(complete("g", 3), ApplyResult::kSyncCountMismatch);
+  EXPECT_EQ(last_.status.what(), "count");
+  EXPECT_EQ(action("g", "old.com"), Action::kAllow);
+  EXPECT_EQ(action("g", "new1.com"), Action::kNone);
+  EXPECT_FALSE(store_.has_open_sync("g"));
+  EXPECT_EQ(store_.counters().syncs_aborted.load(), 1u);
+  begin("g");
+  add("g", "new1.com", "allow");
+  add("g", "new1.com", "allow");
+  EXPECT_EQ(complete("g", 2), ApplyResult::kSyncCompleted);
+}
+
+TEST_F(StoreTest, AbortedSyncDropsTheRestUntilClosed) {
+  begin("g");
+  add("g", "keep.com", "allow");
+  complete("g");
+  begin("g");
+  add("g", "a.com", "blacklist");
+  ASSERT_TRUE(store_.abort_sync("g"));
+  EXPECT_FALSE(store_.abort_sync("g")) << "already aborted";
+  EXPECT_EQ(add("g", "b.com", "blacklist"), ApplyResult::kDropped);
+  EXPECT_EQ(remove("g", "keep.com"), ApplyResult::kDropped);
+  EXPECT_EQ(complete("g"), ApplyResult::kSyncAbortClosed);
+  EXPECT_EQ(action("g", "keep.com"), Action::kAllow) << "old policy stays";
+  EXPECT_EQ(action("g", "a.com"), Action::kNone);
+  EXPECT_EQ(action("g", "b.com"), Action::kNone);
+  EXPECT_EQ(store_.counters().syncs_aborted.load(), 1u);
+  EXPECT_EQ(store_.counters().dropped_in_aborted_sync.load(), 2u);
+  // The next BEGIN_SYNC starts clean.
+  begin("g");
+  add("g", "c.com", "allow");
+  EXPECT_EQ(complete("g"), ApplyResult::kSyncCompleted);
+  EXPECT_EQ(action("g", "c.com"), Action::kAllow);
+}
+
+TEST_F(StoreTest, AbortedSyncClosedByNextBegin) {
+  begin("g");
+  ASSERT_TRUE(store_.abort_sync("g"));
+  ASSERT_EQ(begin("g"), ApplyResult::kSyncRestarted);
+  add("g", "x.com", "allow");
+  EXPECT_EQ(complete("g"), ApplyResult::kSyncCompleted);
+  EXPECT_EQ(action("g", "x.com"), Action::kAllow);
+}
+
+TEST_F(StoreTest, AbortWithoutOpenSyncDoesNothing) {
+  add("g", "x.com", "allow");
+  EXPECT_FALSE(store_.abort_sync("g"));
+  EXPECT_FALSE(store_.abort_sync("unknown"));
+  EXPECT_EQ(add("g", "y.com", "allow"), ApplyResult::kApplied);
+}
+
+TEST_F(StoreTest, DiscardSyncForRevocation) {
+  begin("g");
+  add("g", "x.com", "allow");
+  ASSERT_TRUE(store_.discard_sync("g"));
+  EXPECT_EQ(store_.open_syncs(), 0u);
+  EXPECT_EQ(complete("g"), ApplyResult::kNoOpenSync);
+  EXPECT_EQ(action("g", "x.com"), Action::kNone);
+}
+
+TEST_F(StoreTest, TwoGroupsInterleaved) {
+  begin("a");
+  add("a", "a1.com", "allow");
+  begin("b");
+  add("b", "b1.com", "blacklist");
+  add("a", "a2.com", "allow");
+  EXPECT_EQ(store_.open_syncs(), 2u);
+  ASSERT_EQ(complete("b", 1), ApplyResult::kSyncCompleted);
+  EXPECT_EQ(action("b", "b1.com"), Action::kBlacklist);
+  EXPECT_EQ(action("a", "a1.com"), Action::kNone) << "a's sync is still open";
+  add("b", "b2.com", "allow");  // immediate: b has no open sync now
+  EXPECT_EQ(action("b", "b2.com"), Action::kAllow);
+  ASSERT_EQ(complete("a", 2), ApplyResult::kSyncCompleted);
+  EXPECT_EQ(action("a", "a1.com"), Action::kAllow);
+  EXPECT_EQ(action("a", "a2.com"), Action::kAllow);
+  EXPECT_EQ(action("a", "b1.com"), Action::kNone);
+  EXPECT_EQ(action("b", "a1.com"), Action::kNone);
+}
+
+TEST_F(StoreTest, AddAndRemoveGroup) {
+  EXPECT_EQ(apply(R"({"type":"ADD_GROUP","group_id":"g"})"), ApplyResult::kApplied);
+  EXPECT_EQ(store_.group_count(), 1u);
+  EXPECT_TRUE(reader_.find_group("g"));
+  add("g", "x.com", "allow");
+  begin("g");
+  EXPECT_EQ(apply(R"({"type":"REMOVE_GROUP","group_id":"g"})"), ApplyResult::kApplied);
+  EXPECT_EQ(store_.group_count(), 0u);
+  EXPECT_EQ(store_.open_syncs(), 0u);
+  EXPECT_FALSE(reader_.find_group("g"));
+  EXPECT_EQ(action("g", "x.com"), Action::kNone);
+  EXPECT_EQ(complete("g"), ApplyResult::kNoOpenSync);
+}
+
+TEST_F(StoreTest, MaliciousAddRemove) {
+  apply(R"({"type":"ADD_MALICIOUS","domain":"c2.evil.net","category":4,"confidence":98})");
+  Verdict v = lookup("any", "c2.evil.net");
+  EXPECT_EQ(v.action, Action::kMalicious);
+  EXPECT_EQ(v.confidence, 98);
+  EXPECT_EQ(v.category, 4u);
+  EXPECT_EQ(store_.malicious_entries(), 1u);
+  apply(R"({"type":"REMOVE_MALICIOUS","domain":"c2.evil.net"})");
+  EXPECT_EQ(action("any", "c2.evil.net"), Action::kNone);
+}
+
+TEST_F(StoreTest, ManyImmediateOpsGrowAndCompact) {
+  for (int i = 0; i < 5000; ++i) add("g", "d" + std::to_string(i) + ".example", "allow", i);
+  for (int round = 0; round < 4; ++round)
+    for (int i = 0; i < 5000; i += 2) add("g", "d" + std::to_string(i) + ".example", "blacklist", round);
+  for (int i = 1; i < 5000; i += 4) remove("g", "d" + std::to_string(i) + ".example");
+  EXPECT_EQ(store_.active_entries("g"), 5000u - 1250u);
+  for (int i = 0; i < 5000; ++i) {
+    Verdict v = lookup("g", "d" + std::to_string(i) + ".example");
+    if (i % 2 == 0) {
+      ASSERT_EQ(v.action, Action::kBlacklist) << i;
+      ASSERT_EQ(v.category, 3u) << i;
+    } else if (i % 4 == 1) {
+      ASSERT_EQ(v.action, Action::kNone) << i;
+    } else {
+      ASSERT_EQ(v.action, Action::kAllow) << i;
+      ASSERT_EQ(v.category, static_cast<unsigned>(i)) << i;
+    }
+  }
+  // Updates and removals leave garbage behind; compaction bounds the memory.
+  EXPECT_LT(store_.memory_bytes(), 2u << 20);
+}
+
+class LimitedStoreTest : public StoreTest {
+ protected:
+  LimitedStoreTest() : StoreTest(StoreLimits{3, 2, 1, 0}) {}
+};
+
+TEST_F(LimitedStoreTest, EntriesPerGroup) {
+  begin("g");
+  add("g", "a.com", "allow");
+  add("g", "b.com", "allow");
+  add("g", "*.c.com", "allow");
+  EXPECT_EQ(add("g", "d.com", "allow"), ApplyResult::kRejected);
+  EXPECT_EQ(last_.status.reason(), Reason::kLimitExceeded);
+  EXPECT_EQ(add("g", "a.com", "blacklist"), ApplyResult::kBuffered) << "an update is not a new entry";
+  complete("g");
+  EXPECT_EQ(add("g", "e.com", "allow"), ApplyResult::kRejected);
+  EXPECT_EQ(add("g", "e*.com", "allow"), ApplyResult::kRejected);
+  EXPECT_EQ(store_.counters().rejected_by_limit.load(), 3u);
+}
+
+TEST_F(LimitedStoreTest, GroupsAndOpenSyncs) {
+  begin("a");
+  EXPECT_EQ(begin("b"), ApplyResult::kRejected) << "one open sync at most";
+  EXPECT_EQ(last_.status.reason(), Reason::kLimitExceeded);
+  EXPECT_EQ(apply(R"({"type":"ADD_GROUP","group_id":"c"})"), ApplyResult::kRejected)
+      << "two groups at most";
+  EXPECT_EQ(store_.group_count(), 2u);
+}
+
+}  // namespace
+}  // namespace policysync
