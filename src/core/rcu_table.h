@@ -10,8 +10,8 @@
 // of (2) without its own RCU mode and needs ~135 bytes per entry here.
 //
 // Layout. A slot is one 64-bit word: 0 = empty, 1 = tombstone, otherwise
-// [tag:15][kind:1][record pointer:48]. A record is [len:u8][key][V] in an
-// arena of chunks that never move. Records are immutable once published: an
+// [tag:15][kind:1][record pointer:48]. A record is [V][len:u8][key], aligned
+// for V (so pointers in V stay visible to LeakSanitizer), in an arena of chunks that never move. Records are immutable once published: an
 // upsert writes a new record and swaps the slot; the old record stays in the
 // arena (counted as garbage) until the table is rebuilt. Probing is linear.
 //
@@ -48,10 +48,12 @@ class RcuTable {
   class Record {
    public:
     explicit Record(const char* p) : p_(p) {}
-    std::string_view key() const { return {p_ + 1, static_cast<unsigned char>(p_[0])}; }
+    std::string_view key() const {
+      return {p_ + sizeof(V) + 1, static_cast<unsigned char>(p_[sizeof(V)])};
+    }
     V value() const {
       V v;
-      std::memcpy(&v, p_ + 1 + static_cast<unsigned char>(p_[0]), sizeof(V));
+      std::memcpy(&v, p_, sizeof(V));
       return v;
     }
 
@@ -83,8 +85,7 @@ class RcuTable {
       const unsigned kind = static_cast<unsigned>((s >> 48) & 1);
       if (!(want & (1u << kind)) || (found & (1u << kind))) continue;
       const char* rec = reinterpret_cast<const char*>(s & kPtrMask);
-      if (static_cast<unsigned char>(rec[0]) == key.size() &&
-          std::memcmp(rec + 1, key.data(), key.size()) == 0) {
+      if (same_key(rec, key)) {
         out[kind] = rec;
         found |= 1u << kind;
         if (found == want) return found;
@@ -111,8 +112,7 @@ class RcuTable {
       const uint64_t old = slots_[slot].load(std::memory_order_relaxed);
       const char* rec = write_record(key, v);
       put_slot(slot, hash, kind, rec);
-      garbage_bytes_ += record_size(static_cast<unsigned char>(
-          reinterpret_cast<const char*>(old & kPtrMask)[0]));
+      garbage_bytes_ += record_size(key_len(reinterpret_cast<const char*>(old & kPtrMask)));
       return Put::kUpdated;
     }
     const bool reuses_tomb = slots_[first_free].load(std::memory_order_relaxed) == kTomb;
@@ -135,7 +135,7 @@ class RcuTable {
     // Release: orders nothing new, but keeps every slot store a release store
     // so readers' acquire loads always pair with one.
     slots_[slot].store(kTomb, std::memory_order_release);
-    const size_t sz = record_size(static_cast<unsigned char>(rec[0]));
+    const size_t sz = record_size(key_len(rec));
     garbage_bytes_ += sz;
     live_bytes_ -= sz;
     --live_;
@@ -173,7 +173,14 @@ class RcuTable {
 
  private:
   static constexpr size_t kMinChunk = 64 * 1024;
-  static size_t record_size(size_t key_len) { return 1 + key_len + sizeof(V); }
+  static size_t record_size(size_t key_len) {
+    const size_t a = alignof(V);
+    return (sizeof(V) + 1 + key_len + a - 1) / a * a;
+  }
+  static size_t key_len(const char* rec) { return static_cast<unsigned char>(rec[sizeof(V)]); }
+  static bool same_key(const char* rec, std::string_view key) {
+    return key_len(rec) == key.size() && std::memcmp(rec + sizeof(V) + 1, key.data(), key.size()) == 0;
+  }
   size_t index(uint64_t hash) const {
     return static_cast<size_t>((static_cast<uint64_t>(static_cast<uint32_t>(hash)) * cap_) >> 32);
   }
@@ -194,10 +201,7 @@ class RcuTable {
         continue;
       }
       if ((s >> 49) != tag || ((s >> 48) & 1) != kind) continue;
-      const char* rec = reinterpret_cast<const char*>(s & kPtrMask);
-      if (static_cast<unsigned char>(rec[0]) == key.size() &&
-          std::memcmp(rec + 1, key.data(), key.size()) == 0)
-        return i;
+      if (same_key(reinterpret_cast<const char*>(s & kPtrMask), key)) return i;
     }
   }
 
@@ -213,15 +217,15 @@ class RcuTable {
     const size_t need = record_size(key.size());
     if (chunks_.empty() || chunk_used_ + need > chunk_cap_) {
       chunk_cap_ = chunks_.empty() ? chunk_size_ : kMinChunk * 4;
-      chunks_.push_back(std::make_unique<char[]>(chunk_cap_));
+      chunks_.push_back(std::make_unique<char[]>(chunk_cap_));  // new[] aligns to 16
       arena_bytes_ += chunk_cap_;
       chunk_used_ = 0;
     }
-    char* rec = chunks_.back().get() + chunk_used_;
+    char* rec = chunks_.back().get() + chunk_used_;  // chunk_used_ stays a multiple of alignof(V)
     chunk_used_ += need;
-    rec[0] = static_cast<char>(key.size());
-    std::memcpy(rec + 1, key.data(), key.size());
-    std::memcpy(rec + 1 + key.size(), &v, sizeof(V));
+    std::memcpy(rec, &v, sizeof(V));
+    rec[sizeof(V)] = static_cast<char>(key.size());
+    std::memcpy(rec + sizeof(V) + 1, key.data(), key.size());
     return rec;
   }
 
