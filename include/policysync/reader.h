@@ -36,6 +36,7 @@ class RcuTable;
 struct RuleValue;
 struct DomainHash;
 class PatternSet;
+struct PreparedQuery;
 }
 
 // A group found by Reader::find_group(); empty for an unknown group. Valid
@@ -92,8 +93,8 @@ class Reader {
   };
   void refresh_scratch();
   Tables load(const detail::Group* g) const;
-  Verdict resolve(const Tables& t, const char* name, int n, int labels, const uint8_t* starts,
-                  const uint64_t* hashes) const;
+  Verdict resolve(const Tables& t, const detail::PreparedQuery& q) const;
+  Verdict resolve_prefetched(const Tables& t, const detail::PreparedQuery& q) const;
 
   const PolicyStore& store_;
   hs_scratch_t* scratch_ = nullptr;

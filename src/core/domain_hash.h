@@ -1,58 +1,131 @@
 // Hashes of a domain name and of all its parent suffixes in one pass.
 //
-// The hash of a name chains its labels from the right:
-//   h(com) = X(com, seed);  h(example.com) = X(example, h(com)); ...
-// with X = XXH3-64 seeded by the previous value, so a lookup of
-// "a.b.example.com" gets the hashes of the name and of every parent while
-// reading each byte once. Tables store keys under the same hash.
+// Why hand-written: a lookup of "a.b.example.com" needs the hash of the name
+// and of every parent ("b.example.com", "example.com", "com"). Hashing each
+// suffix with a library hash costs a call and a branchy length dispatch per
+// suffix (measured: ~10 ns each with XXH3). Here the labels are found with one
+// SSE2 scan for dots and hashed right to left, each label's 8-byte words
+// folded into the hash of the suffix to its right with a 64x64->128-bit
+// multiply (the "mum" mix of wyhash), so each byte is read once and the hash
+// of every suffix falls out on the way:
+//   h(com) = F(seed, "com"),  h(example.com) = F(h(com), "example"), ...
+// The seed is random per process: table layouts are not predictable from
+// outside, and no hash is ever stored or sent anywhere.
 #pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include <cstddef>
-#include <cstdint>
-#include <string_view>
-
 namespace policysync::detail {
 
-inline constexpr uint64_t kDomainSeed = 0x9e3779b97f4a7c15ull;
 inline constexpr int kMaxLabels = 128;  // 253 bytes hold at most 127 labels
+// Bytes a caller's name buffer must have readable (zeroed) past the name.
+inline constexpr int kHashPadding = 16;
 
-// Splits a normalised name into suffixes. starts[k] is the offset of suffix k
-// (k = 0 is the whole name, k = labels-1 the last label); hashes[k] its hash.
+// Random, fixed for the process. The function-local static costs one
+// predictable branch per call.
+uint64_t make_process_hash_seed();
+inline uint64_t process_hash_seed() {
+  static const uint64_t seed = make_process_hash_seed();
+  return seed;
+}
+
+inline uint64_t mum(uint64_t a, uint64_t b) {
+  const __uint128_t r = static_cast<__uint128_t>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+// Hash of label [p, p+len) on top of `h`, the hash of the suffix to its right.
+// Reads whole 8-byte words: p + len + 7 must be readable.
+// Low `nbytes` bytes set, nbytes in [-7, 8] (no branch: a conditional move).
+inline uint64_t low_bytes_mask(int nbytes) {
+  const int b = nbytes < 0 ? 0 : nbytes;
+  return b >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * b)) - 1;
+}
+
+// Hash of label [p, p+len) on top of `h`, the hash of the suffix to its right.
+// Always folds two words for the last 1-16 bytes, so the common label costs
+// two multiplies and no data-dependent branch. p + len + 15 must be readable.
+inline uint64_t hash_label(uint64_t h, const char* p, int len) {
+  constexpr uint64_t kP0 = 0xa0761d6478bd642full, kP1 = 0xe7037ed1a0b428dbull;
+  int i = 0;
+  for (; len - i > 16; i += 8) {  // labels over 16 bytes only
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = mum(h ^ w, kP0);
+  }
+  const int r = len - i;  // 1..16
+  uint64_t w0, w1;
+  std::memcpy(&w0, p + i, 8);
+  std::memcpy(&w1, p + i + 8, 8);
+  w0 &= low_bytes_mask(r);
+  w1 &= low_bytes_mask(r - 8);
+  // The length goes into the multiplier: "ab"+"c" and "a"+"bc" differ.
+  h = mum(h ^ w0, kP0 ^ (static_cast<uint64_t>(len) << 40));
+  return mum(h ^ w1, kP1);
+}
+
+// Splits a normalised name into suffixes and hashes each. starts[k] is the
+// offset of suffix k (k = 0: the whole name; k = labels-1: the last label),
+// hashes[k] its hash. `name` must have kHashPadding readable bytes after n.
 // Returns the number of labels.
 inline int suffix_hashes(const char* name, int n, uint8_t* starts, uint64_t* hashes) {
   int labels = 0;
   starts[labels++] = 0;
+#if defined(__SSE2__)
+  const __m128i dot = _mm_set1_epi8('.');
+  for (int base = 0; base < n; base += 16) {
+    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(name + base)), dot)));
+    if (n - base < 16) mask &= (1u << (n - base)) - 1;
+    while (mask) {
+      starts[labels++] = static_cast<uint8_t>(base + __builtin_ctz(mask) + 1);
+      mask &= mask - 1;
+    }
+  }
+#else
   for (int i = 0; i < n; ++i)
     if (name[i] == '.') starts[labels++] = static_cast<uint8_t>(i + 1);
-  uint64_t h = kDomainSeed;
+#endif
+  uint64_t h = process_hash_seed();
   int end = n;
   for (int k = labels - 1; k >= 0; --k) {
-    h = XXH3_64bits_withSeed(name + starts[k], static_cast<size_t>(end - starts[k]), h);
+    h = hash_label(h, name + starts[k], end - starts[k]);
     hashes[k] = h;
     end = starts[k] - 1;
   }
   return labels;
 }
 
+// Hash of a whole name given without padding (writer side: copies it).
 inline uint64_t domain_hash(std::string_view name) {
+  char buf[256 + kHashPadding] = {};
+  const size_t n = name.size() < 256 ? name.size() : 256;
+  std::memcpy(buf, name.data(), n);
   uint8_t starts[kMaxLabels];
   uint64_t hashes[kMaxLabels];
-  suffix_hashes(name.data(), static_cast<int>(name.size()), starts, hashes);
+  suffix_hashes(buf, static_cast<int>(n), starts, hashes);
   return hashes[0];
 }
 
-inline uint64_t plain_hash(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
+inline uint64_t plain_hash(std::string_view s) {
+  return XXH3_64bits_withSeed(s.data(), s.size(), process_hash_seed());
+}
 
-}  // namespace policysync::detail
-
-namespace policysync::detail {
 struct DomainHash {
   static uint64_t hash(std::string_view key) { return domain_hash(key); }
 };
 struct PlainHash {
   static uint64_t hash(std::string_view key) { return plain_hash(key); }
 };
+
 }  // namespace policysync::detail

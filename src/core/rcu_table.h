@@ -30,6 +30,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/big_alloc.h"
+
 namespace policysync::detail {
 
 // Hash: a stateless type with `static uint64_t hash(std::string_view key)`,
@@ -63,9 +65,9 @@ class RcuTable {
 
   explicit RcuTable(size_t capacity, size_t arena_hint = 0)
       : cap_(capacity < 8 ? 8 : capacity),
-        slots_(std::make_unique<std::atomic<uint64_t>[]>(cap_)),
+        slots_(big_alloc<std::atomic<uint64_t>>(cap_)),
         chunk_size_(arena_hint > kMinChunk ? arena_hint : kMinChunk) {
-    for (size_t i = 0; i < cap_; ++i) slots_[i].store(kEmpty, std::memory_order_relaxed);
+    // big_alloc zero-fills: every slot starts kEmpty (0).
   }
 
   // Reader side, wait-free. Hints the CPU to fetch the first slot for `hash`.
@@ -217,7 +219,7 @@ class RcuTable {
     const size_t need = record_size(key.size());
     if (chunks_.empty() || chunk_used_ + need > chunk_cap_) {
       chunk_cap_ = chunks_.empty() ? chunk_size_ : kMinChunk * 4;
-      chunks_.push_back(std::make_unique<char[]>(chunk_cap_));  // new[] aligns to 16
+      chunks_.push_back(big_alloc<char>(chunk_cap_));  // 16-byte aligned at least
       arena_bytes_ += chunk_cap_;
       chunk_used_ = 0;
     }
@@ -230,8 +232,8 @@ class RcuTable {
   }
 
   size_t cap_;
-  std::unique_ptr<std::atomic<uint64_t>[]> slots_;
-  std::vector<std::unique_ptr<char[]>> chunks_;
+  BigPtr<std::atomic<uint64_t>> slots_;
+  std::vector<BigPtr<char>> chunks_;
   size_t chunk_size_;
   size_t chunk_cap_ = 0;
   size_t chunk_used_ = 0;

@@ -2,6 +2,7 @@
 
 #include <cassert>
 
+#include "core/prepared_query.h"
 #include "core/rcu.h"
 #include "core/store_state.h"
 #include "policysync/domain_name.h"
@@ -10,7 +11,6 @@ namespace policysync {
 
 using detail::Group;
 using detail::GroupDir;
-using detail::kMaxLabels;
 using detail::kPlainKind;
 using detail::kWildcardKind;
 using detail::PatternSet;
@@ -111,38 +111,42 @@ Reader::Tables Reader::load(const Group* g) const {
   return t;
 }
 
-Verdict Reader::resolve(const Tables& t, const char* name, int n, int labels,
-                        const uint8_t* starts, const uint64_t* hashes) const {
-  auto suffix = [&](int k) {
-    return std::string_view(name + starts[k], static_cast<size_t>(n - starts[k]));
-  };
-  const RuleTable* mal = t.mal;
-  const RuleTable* tab = t.tab;
+Verdict Reader::resolve(const Tables& t, const detail::PreparedQuery& q) const {
+  const int labels = q.labels;
+  // Issue every probe's first cache line now so the misses overlap.
+  for (int k = 0; k < labels; ++k) {
+    t.mal->prefetch(q.hashes[k]);
+    if (t.tab) t.tab->prefetch(q.hashes[k]);
+  }
+  return resolve_prefetched(t, q);
+}
 
+Verdict Reader::resolve_prefetched(const Tables& t, const detail::PreparedQuery& q) const {
+  const int labels = q.labels;
   // 1. Malicious: the query or any parent, most specific first.
   const uint8_t threshold = store_.limits().malicious_threshold;
   for (int k = 0; k < labels; ++k) {
-    const char* rec = mal->find_one(suffix(k), hashes[k], kPlainKind);
+    const char* rec = t.mal->find_one(q.suffix(k), q.hashes[k], kPlainKind);
     if (rec && RuleTable::Record(rec).value().confidence >= threshold)
       return from_record(rec, MatchSource::kMalicious);
   }
-  if (tab == nullptr) return Verdict();
+  if (t.tab == nullptr) return Verdict();
   // 2. Exact: a plain rule on the name itself ("*.x" never matches x).
-  if (const char* rec = tab->find_one(suffix(0), hashes[0], kPlainKind))
+  if (const char* rec = t.tab->find_one(q.suffix(0), q.hashes[0], kPlainKind))
     return from_record(rec, MatchSource::kExact);
   // 3. Most specific parent; on one parent "*.p" beats "p".
   for (int k = 1; k < labels; ++k) {
     const char* recs[2] = {nullptr, nullptr};
-    const unsigned found = tab->find(suffix(k), hashes[k], 3u, recs);
-    if (found & (1u << kWildcardKind)) return from_record(recs[kWildcardKind], MatchSource::kWildcard);
+    const unsigned found = t.tab->find(q.suffix(k), q.hashes[k], 3u, recs);
+    if (found & (1u << kWildcardKind))
+      return from_record(recs[kWildcardKind], MatchSource::kWildcard);
     if (found) return from_record(recs[kPlainKind], MatchSource::kSuffix);
   }
   // 4. Pattern rules.
-  const PatternSet* ps = t.patterns;
-  if (ps && scratch_) {
-    const int i = ps->match(name, n, scratch_);
+  if (t.patterns && scratch_) {
+    const int i = t.patterns->match(q.name, q.n, scratch_);
     if (i >= 0) {
-      const detail::PatternRule& r = ps->rule(i);
+      const detail::PatternRule& r = t.patterns->rule(i);
       Verdict v;
       v.action = static_cast<Action>(r.value.action);
       v.source = MatchSource::kPattern;
@@ -156,13 +160,9 @@ Verdict Reader::resolve(const Tables& t, const char* name, int n, int labels,
 }
 
 Verdict Reader::lookup(GroupRef group, std::string_view qname) const {
-  char name[kMaxDomainLength + 2];
-  const int n = normalize_query_ascii(qname, name);
-  if (n < 0) return invalid_query();
-  uint8_t starts[kMaxLabels];
-  uint64_t hashes[kMaxLabels];
-  const int labels = detail::suffix_hashes(name, n, starts, hashes);
-  return resolve(load(group.g_), name, n, labels, starts, hashes);
+  detail::PreparedQuery q;
+  if (!q.prepare(qname)) return invalid_query();
+  return resolve(load(group.g_), q);
 }
 
 Verdict Reader::lookup(std::string_view group_id, std::string_view qname) const {
@@ -171,47 +171,23 @@ Verdict Reader::lookup(std::string_view group_id, std::string_view qname) const 
 
 void Reader::lookup_batch(GroupRef group, const std::string_view* qnames, size_t n,
                           Verdict* out) const {
-  // Two passes per chunk, as rte_hash_lookup_bulk does: normalise, hash and
-  // prefetch every suffix of every query, then resolve with the lines in flight.
+  // Two passes per chunk, as rte_hash_lookup_bulk does: prepare and prefetch
+  // every suffix of every query, then resolve with the lines in flight.
+  // 16 prepared queries take about 23 KiB of stack.
   constexpr size_t kChunk = 16;
-  constexpr int kInlineLabels = 8;
-  struct Q {
-    char name[kMaxDomainLength + 2];
-    int n;
-    int labels;
-    uint8_t starts[kInlineLabels];
-    uint64_t hashes[kInlineLabels];
-  };
-  Q qs[kChunk];
+  detail::PreparedQuery qs[kChunk];
   const Tables t = load(group.g_);
   for (size_t base = 0; base < n; base += kChunk) {
     const size_t m = n - base < kChunk ? n - base : kChunk;
     for (size_t i = 0; i < m; ++i) {
-      Q& q = qs[i];
-      q.n = normalize_query_ascii(qnames[base + i], q.name);
-      q.labels = 0;
-      if (q.n < 0) continue;
-      uint8_t starts[kMaxLabels];
-      uint64_t hashes[kMaxLabels];
-      const int labels = detail::suffix_hashes(q.name, q.n, starts, hashes);
-      if (labels > kInlineLabels) {  // rare: resolved now, same generation
-        out[base + i] = resolve(t, q.name, q.n, labels, starts, hashes);
-        q.labels = -1;
-        continue;
-      }
-      q.labels = labels;
-      for (int k = 0; k < labels; ++k) {
-        q.starts[k] = starts[k];
-        q.hashes[k] = hashes[k];
-        t.mal->prefetch(hashes[k]);
-        if (t.tab) t.tab->prefetch(hashes[k]);
+      if (!qs[i].prepare(qnames[base + i])) continue;
+      for (int k = 0; k < qs[i].labels; ++k) {
+        t.mal->prefetch(qs[i].hashes[k]);
+        if (t.tab) t.tab->prefetch(qs[i].hashes[k]);
       }
     }
-    for (size_t i = 0; i < m; ++i) {
-      const Q& q = qs[i];
-      if (q.n < 0) out[base + i] = invalid_query();
-      else if (q.labels >= 0) out[base + i] = resolve(t, q.name, q.n, q.labels, q.starts, q.hashes);
-    }
+    for (size_t i = 0; i < m; ++i)
+      out[base + i] = qs[i].n < 0 ? invalid_query() : resolve_prefetched(t, qs[i]);
   }
 }
 

@@ -89,10 +89,10 @@ TEST(RcuTableTest, AgreesWithUnorderedMapOnRandomOps) {
 }
 
 TEST(DomainHashTest, SuffixHashesEqualWholeNameHashes) {
-  const char name[] = "a.bb.example.com";
+  char name[64] = "a.bb.example.com";  // zero padding after the name, as required
   uint8_t starts[kMaxLabels];
   uint64_t hashes[kMaxLabels];
-  const int labels = suffix_hashes(name, sizeof(name) - 1, starts, hashes);
+  const int labels = suffix_hashes(name, 16, starts, hashes);
   ASSERT_EQ(labels, 4);
   const char* suffixes[] = {"a.bb.example.com", "bb.example.com", "example.com", "com"};
   for (int k = 0; k < labels; ++k) {
@@ -100,6 +100,13 @@ TEST(DomainHashTest, SuffixHashesEqualWholeNameHashes) {
     EXPECT_EQ(hashes[k], domain_hash(suffixes[k]));
   }
   EXPECT_NE(domain_hash("ab.c"), domain_hash("a.bc")) << "label boundaries are part of the hash";
+  EXPECT_NE(domain_hash("abcdefgh.x"), domain_hash("abcdefgh\0.x")) << "length is part of the hash";
+  // Long labels (several 8-byte words) and the 253-byte maximum.
+  std::string longest = std::string(63, 'a') + "." + std::string(63, 'b') + "." +
+                        std::string(63, 'c') + "." + std::string(61, 'd');
+  std::string one_off = longest;
+  one_off[200] = 'x';
+  EXPECT_NE(domain_hash(longest), domain_hash(one_off));
 }
 
 }  // namespace
