@@ -35,7 +35,7 @@ std::vector<std::string> add_payloads(const std::vector<std::string>& domains) {
 void BM_RteHashAdd1M(benchmark::State& state) {
   World& w = World::get();
   for (auto _ : state) {
-    RteHashBaseline h(w.data.domains);
+    RteHashBaseline h(w.data.domains, "rte_add_bench");
     benchmark::DoNotOptimize(&h);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * w.data.domains.size()));

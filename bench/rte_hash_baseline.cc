@@ -5,7 +5,11 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace policysync::bench {
@@ -22,23 +26,31 @@ bool RteHashBaseline::init_eal() {
   static int rc = [] {
     const char* argv[] = {"bench",      "--no-huge",    "--no-pci",         "-m", "1024",
                           "--no-shconf", "--no-telemetry", "--log-level=error", "-l", "0"};
-    return rte_eal_init(static_cast<int>(sizeof(argv) / sizeof(argv[0])), const_cast<char**>(argv));
+    const int r = rte_eal_init(static_cast<int>(sizeof(argv) / sizeof(argv[0])),
+                               const_cast<char**>(argv));
+    // EAL pins the calling thread to lcore 0, and threads it starts inherit
+    // that; the benchmarks are not a DPDK app, so give every CPU back.
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int c = 0; c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
+    pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+    return r;
   }();
   return rc >= 0;
 }
 
-RteHashBaseline::RteHashBaseline(const std::vector<std::string>& keys) {
+RteHashBaseline::RteHashBaseline(const std::vector<std::string>& keys, const char* name) {
   const size_t before = heap_allocated();
   rte_hash_parameters p{};
-  p.name = "baseline";
+  p.name = name;
   p.entries = static_cast<uint32_t>(keys.size());
   p.key_len = kKeyLen;
   p.hash_func = rte_hash_crc;
   p.socket_id = 0;
   h_ = rte_hash_create(&p);
   if (h_ == nullptr) {
-    std::fprintf(stderr, "rte_hash_create failed\n");
-    return;
+    std::fprintf(stderr, "rte_hash_create(%s) failed\n", name);
+    std::abort();
   }
   std::vector<uint8_t> padded = pad(keys);
   for (size_t i = 0; i < keys.size(); ++i)

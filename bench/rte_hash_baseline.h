@@ -14,7 +14,8 @@ class RteHashBaseline {
   static constexpr size_t kKeyLen = 40;  // the longest name in the data set, zero-padded
   // Starts DPDK's EAL (no hugepages) once per process. False on failure.
   static bool init_eal();
-  explicit RteHashBaseline(const std::vector<std::string>& keys);
+  // `name` must be unique among live tables (DPDK keeps a registry).
+  explicit RteHashBaseline(const std::vector<std::string>& keys, const char* name = "baseline");
   ~RteHashBaseline();
   // Padded key copies of `names`, laid out kKeyLen apart.
   static std::vector<uint8_t> pad(const std::vector<std::string>& names);

@@ -44,24 +44,26 @@ inline uint64_t mum(uint64_t a, uint64_t b) {
   return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
 }
 
-// Hash of label [p, p+len) on top of `h`, the hash of the suffix to its right.
-// Reads whole 8-byte words: p + len + 7 must be readable.
-// Low `nbytes` bytes set, nbytes in [-7, 8] (no branch: a conditional move).
+// Low `nbytes` bytes set, nbytes in [-15, 8] (no branch: conditional moves).
 inline uint64_t low_bytes_mask(int nbytes) {
   const int b = nbytes < 0 ? 0 : nbytes;
   return b >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * b)) - 1;
 }
 
-// Hash of label [p, p+len) on top of `h`, the hash of the suffix to its right.
-// Always folds two words for the last 1-16 bytes, so the common label costs
-// two multiplies and no data-dependent branch. p + len + 15 must be readable.
-inline uint64_t hash_label(uint64_t h, const char* p, int len) {
-  constexpr uint64_t kP0 = 0xa0761d6478bd642full, kP1 = 0xe7037ed1a0b428dbull;
+// Hash of one label [p, p+len), independent of the other labels (so the
+// labels of a name hash in parallel): one 64x64 multiply for a label of up to
+// 16 bytes. The constants have the top bit of every byte set, which label
+// bytes never have, so neither multiplier can be zero. p + len + 15 must be
+// readable.
+inline uint64_t hash_label(const char* p, int len) {
+  constexpr uint64_t kK0 = 0xa0f61de478bd842full, kK1 = 0xe78bfed1a0b4a8dbull;
+  uint64_t acc = 0;
   int i = 0;
-  for (; len - i > 16; i += 8) {  // labels over 16 bytes only
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    h = mum(h ^ w, kP0);
+  for (; len - i > 16; i += 16) {  // labels over 16 bytes only
+    uint64_t w0, w1;
+    std::memcpy(&w0, p + i, 8);
+    std::memcpy(&w1, p + i + 8, 8);
+    acc ^= mum(w0 ^ kK0, w1 ^ kK1);
   }
   const int r = len - i;  // 1..16
   uint64_t w0, w1;
@@ -69,9 +71,15 @@ inline uint64_t hash_label(uint64_t h, const char* p, int len) {
   std::memcpy(&w1, p + i + 8, 8);
   w0 &= low_bytes_mask(r);
   w1 &= low_bytes_mask(r - 8);
-  // The length goes into the multiplier: "ab"+"c" and "a"+"bc" differ.
-  h = mum(h ^ w0, kP0 ^ (static_cast<uint64_t>(len) << 40));
-  return mum(h ^ w1, kP1);
+  // The length goes into the top byte: "ab"+"c" and "a"+"bc" differ.
+  return acc ^ mum(w0 ^ kK0, w1 ^ kK1 ^ (static_cast<uint64_t>(len) << 56));
+}
+
+// Hash of a suffix: its first label's hash folded into the hash of the
+// suffix to its right. One multiply per label on the dependency chain.
+inline uint64_t chain_label(uint64_t right, uint64_t label_hash) {
+  constexpr uint64_t kK2 = 0x8ebc6af09c88c6e3ull;
+  return mum(right ^ label_hash, kK2);
 }
 
 // Splits a normalised name into suffixes and hashes each. starts[k] is the
@@ -99,7 +107,7 @@ inline int suffix_hashes(const char* name, int n, uint8_t* starts, uint64_t* has
   uint64_t h = process_hash_seed();
   int end = n;
   for (int k = labels - 1; k >= 0; --k) {
-    h = hash_label(h, name + starts[k], end - starts[k]);
+    h = chain_label(h, hash_label(name + starts[k], end - starts[k]));
     hashes[k] = h;
     end = starts[k] - 1;
   }

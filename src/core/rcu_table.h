@@ -66,16 +66,34 @@ class RcuTable {
   explicit RcuTable(size_t capacity, size_t arena_hint = 0)
       : cap_(capacity < 8 ? 8 : capacity),
         slots_(big_alloc<std::atomic<uint64_t>>(cap_)),
+        filter_mask_(filter_words(cap_) - 1),
+        filter_(big_alloc<std::atomic<uint64_t>>(filter_mask_ + 1)),
         chunk_size_(arena_hint > kMinChunk ? arena_hint : kMinChunk) {
     // big_alloc zero-fills: every slot starts kEmpty (0).
   }
 
   // Reader side, wait-free. Hints the CPU to fetch the first slot for `hash`.
   void prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[index(hash)]); }
+  // Reader side, wait-free. Hints the CPU to fetch the filter word for `hash`.
+  void prefetch_filter(uint64_t hash) const { __builtin_prefetch(&filter_[filter_word(hash)]); }
+
+  // Reader side, wait-free. False: no key with this hash is in the table.
+  // A blocked Bloom filter (two bits in one 64-bit word, ~8 bits per slot)
+  // that keeps most absent names - every parent suffix of a query that is not
+  // a rule - away from the slot array: an L2/L3 read instead of a DRAM miss.
+  // Relaxed: the writer sets the bits before it publishes the slot (release);
+  // a reader that sees a bit clear is ordered before that insert, which is
+  // allowed (an immediate operation is visible within a grace period).
+  bool maybe_contains(uint64_t hash) const {
+    const uint64_t w = filter_[filter_word(hash)].load(std::memory_order_relaxed);
+    const uint64_t bits = filter_bits(hash);
+    return (w & bits) == bits;
+  }
 
   // Reader side, wait-free. Finds `key` of each kind in `want` (bit per kind)
   // and stores the records found in out[kind]. Returns the bits found.
   unsigned find(std::string_view key, uint64_t hash, unsigned want, const char** out) const {
+    if (!maybe_contains(hash)) return 0;
     const uint64_t tag = tag_of(hash);
     unsigned found = 0;
     for (size_t i = index(hash);; i = (i + 1 == cap_) ? 0 : i + 1) {
@@ -120,6 +138,8 @@ class RcuTable {
     const bool reuses_tomb = slots_[first_free].load(std::memory_order_relaxed) == kTomb;
     if (!reuses_tomb && (used_ + 1) * 4 > cap_ * 3) return Put::kFull;  // load factor 0.75
     const char* rec = write_record(key, v);
+    // Relaxed: put_slot's release store publishes it (see maybe_contains).
+    filter_[filter_word(hash)].fetch_or(filter_bits(hash), std::memory_order_relaxed);
     put_slot(first_free, hash, kind, rec);
     if (reuses_tomb) --tombs_;
     else ++used_;
@@ -171,7 +191,9 @@ class RcuTable {
 
   size_t size() const { return live_; }
   size_t capacity() const { return cap_; }
-  size_t memory_bytes() const { return cap_ * sizeof(uint64_t) + arena_bytes_; }
+  size_t memory_bytes() const {
+    return (cap_ + filter_mask_ + 1) * sizeof(uint64_t) + arena_bytes_;
+  }
 
  private:
   static constexpr size_t kMinChunk = 64 * 1024;
@@ -187,6 +209,17 @@ class RcuTable {
     return static_cast<size_t>((static_cast<uint64_t>(static_cast<uint32_t>(hash)) * cap_) >> 32);
   }
   static uint64_t tag_of(uint64_t hash) { return hash >> 49; }
+  static size_t filter_words(size_t cap) {  // a power of two >= cap / 8
+    size_t w = 1;
+    while (w * 8 < cap) w <<= 1;
+    return w;
+  }
+  // Hash bits 32..47 pick the word (independent of the slot index, which uses
+  // bits 0..31, and of the tag, bits 49..63); bits 0..11 pick the two bits.
+  size_t filter_word(uint64_t hash) const { return static_cast<size_t>(hash >> 32) & filter_mask_; }
+  static uint64_t filter_bits(uint64_t hash) {
+    return (uint64_t{1} << (hash & 63)) | (uint64_t{1} << ((hash >> 6) & 63));
+  }
 
   // Slot holding (key, kind), or SIZE_MAX; *first_free = first empty or tomb.
   size_t locate(std::string_view key, uint64_t hash, unsigned kind, size_t* first_free) const {
@@ -233,6 +266,8 @@ class RcuTable {
 
   size_t cap_;
   BigPtr<std::atomic<uint64_t>> slots_;
+  size_t filter_mask_;
+  BigPtr<std::atomic<uint64_t>> filter_;
   std::vector<BigPtr<char>> chunks_;
   size_t chunk_size_;
   size_t chunk_cap_ = 0;
