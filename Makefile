@@ -28,12 +28,12 @@ test-plain: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 test-tsan: deps
-	cmake -S . -B $(BUILD)-tsan $(CMAKE_GEN) -DPOLICYSYNC_SANITIZE=thread >/dev/null
+	cmake -S . -B $(BUILD)-tsan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DPOLICYSYNC_SANITIZE=thread >/dev/null
 	cmake --build $(BUILD)-tsan -j $(JOBS)
 	ctest --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS)
 
 test-asan: deps
-	cmake -S . -B $(BUILD)-asan $(CMAKE_GEN) -DPOLICYSYNC_SANITIZE=address >/dev/null
+	cmake -S . -B $(BUILD)-asan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DPOLICYSYNC_SANITIZE=address >/dev/null
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	ctest --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS)
 
