@@ -1,0 +1,90 @@
+// Pipeline: what the consumer does with one record, Kafka-free (SPEC §3, §5.2,
+// §6). It parses the payload, applies it to the store, keeps the partition's
+// safe watermark, counts and logs every invalid message once, aborts the
+// named group's open sync (or, with skip_invalid, drops only the bad entry),
+// and tells the Kafka adapter when to commit and what to copy to the
+// dead-letter topic.
+//
+// Example (the adapter's poll loop):
+//   HandleResult r = pipeline.handle(tp, offset, payload, len);
+//   if (r.copy_to_dlq) produce_copy(r.why);        // then pipeline.dlq_delivered()
+//   if (r.commit) commit(watermarks.safe(tp));
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "policysync/log.h"
+#include "policysync/message_parser.h"
+#include "policysync/policy_store.h"
+#include "policysync/watermarks.h"
+
+namespace policysync {
+
+struct PipelineOptions {
+  ParserLimits parser;
+  bool skip_invalid = false;  // --on-invalid=skip: keep the sync, drop the entry
+  bool dead_letter = false;   // hold invalid offsets until their copy is confirmed
+};
+// With the log at LogLevel::kTrace the pipeline writes one line per message in
+// the seed's format ("[ADD_DOMAIN] group=... domain=... action=..."): the
+// demo's output, and `kafka_consumer -v`.
+
+struct [[nodiscard]] HandleResult {
+  bool invalid = false;      // rejected: see `why`
+  Status why;
+  bool copy_to_dlq = false;  // produce a copy, then call dlq_delivered()
+  bool commit = false;       // a sync completed: commit the safe watermarks now
+};
+
+// Relaxed atomics: written by the consumer thread, read by stats/metrics.
+struct PipelineCounters {
+  static constexpr size_t kTypes = 8;
+  static constexpr size_t kReasons = 12;
+  std::atomic<uint64_t> consumed{0};
+  std::array<std::atomic<uint64_t>, kTypes> applied{};  // by MessageType
+  std::array<std::atomic<uint64_t>, kReasons> invalid{};  // by Reason
+  std::atomic<uint64_t> dlq_pending{0};
+  std::atomic<uint64_t> dlq_delivered{0};
+  std::atomic<uint64_t> dlq_failed{0};
+};
+
+class Pipeline {
+ public:
+  Pipeline(PolicyStore& store, Watermarks& watermarks, PipelineOptions options, const Log& log);
+
+  // Consumer thread. One record of `tp` at `offset`.
+  HandleResult handle(const TopicPartition& tp, int64_t offset, const void* data, size_t len);
+
+  // Consumer thread. The partition was revoked: its open syncs are discarded
+  // (the next owner replays them; the active tables stay, SPEC §5.4).
+  void revoke(const TopicPartition& tp);
+
+  // Consumer thread. The dead-letter copy of (tp, offset) was delivered or
+  // failed for good; either way the hold on the watermark is released.
+  void dlq_done(const TopicPartition& tp, int64_t offset, bool delivered);
+
+  const PipelineCounters& counters() const { return counters_; }
+  const PolicyStore& store() const { return store_; }
+
+ private:
+  HandleResult invalid(const TopicPartition& tp, int64_t offset, Status why,
+                       const std::string& group);
+  void trace_applied(const Message& m, const ApplyOutcome& o) const;
+
+  PolicyStore& store_;
+  Watermarks& wm_;
+  PipelineOptions opt_;
+  const Log& log_;
+  MessageParser parser_;
+  Message msg_;
+  PipelineCounters counters_;
+};
+
+// "policy/3@42": a record's coordinates as logs print them.
+std::string coordinates(const TopicPartition& tp, int64_t offset);
+
+}  // namespace policysync

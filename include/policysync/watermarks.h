@@ -1,0 +1,77 @@
+// Watermarks: the safe commit offset of every partition (SPEC §5.2).
+//
+// The committed offset of a partition is the lowest BEGIN_SYNC offset among
+// syncs still open on it, or the next offset to read if none is open; an
+// invalid message whose dead-letter copy is not yet confirmed holds the
+// watermark at its offset too. Committing past another group's open sync
+// would lose that sync on a crash; this class makes that impossible.
+// Kafka-free: partitions are (topic, number) pairs.
+//
+// Example:
+//   Watermarks wm;
+//   wm.assign({"policy", 0}, 0);
+//   wm.sync_opened({"policy", 0}, "g1", 10);   // BEGIN_SYNC at offset 10
+//   wm.consumed({"policy", 0}, 11);
+//   wm.safe({"policy", 0});                    // 10, not 12
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace policysync {
+
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  bool operator<(const TopicPartition& o) const {
+    return topic != o.topic ? topic < o.topic : partition < o.partition;
+  }
+  bool operator==(const TopicPartition& o) const {
+    return partition == o.partition && topic == o.topic;
+  }
+};
+
+class Watermarks {
+ public:
+  // A partition starts being read at `next_offset` (a real offset; the
+  // consumer calls this once it knows where reading starts, or with the first
+  // consumed offset).
+  void assign(const TopicPartition& tp, int64_t next_offset);
+  // Forgets the partition; returns the groups whose syncs were open on it.
+  std::vector<std::string> revoke(const TopicPartition& tp);
+  bool assigned(const TopicPartition& tp) const { return parts_.count(tp) != 0; }
+
+  // The message at `offset` has been handled (applied, rejected or dropped).
+  void consumed(const TopicPartition& tp, int64_t offset);
+  // BEGIN_SYNC of `group` at `offset` (a restart moves the sync's start).
+  void sync_opened(const TopicPartition& tp, std::string_view group, int64_t offset);
+  // The group's sync closed (completed, aborted, discarded, group removed).
+  void sync_closed(std::string_view group);
+  // An invalid message's dead-letter copy is in flight / confirmed.
+  void hold(const TopicPartition& tp, int64_t offset);
+  void release(const TopicPartition& tp, int64_t offset);
+
+  // The offset to commit, or -1 if nothing was read yet.
+  int64_t safe(const TopicPartition& tp) const;
+  std::vector<TopicPartition> partitions() const;
+  int64_t next_offset(const TopicPartition& tp) const;  // -1 if unknown
+  size_t open_syncs() const { return open_.size(); }
+
+ private:
+  struct Part {
+    int64_t next = -1;
+    std::multiset<int64_t> holds;
+  };
+  struct Open {
+    TopicPartition tp;
+    int64_t begin;
+  };
+  std::map<TopicPartition, Part> parts_;
+  std::map<std::string, Open, std::less<>> open_;  // by group
+};
+
+}  // namespace policysync

@@ -1,0 +1,151 @@
+#include "policysync/pipeline.h"
+
+#include <string>
+
+namespace policysync {
+
+namespace {
+
+void bump(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
+
+std::string shown_domain(const PolicyName& d) {
+  return d.kind == RuleKind::kWildcard ? "*." + d.name : d.name;
+}
+
+}  // namespace
+
+std::string coordinates(const TopicPartition& tp, int64_t offset) {
+  return tp.topic + "/" + std::to_string(tp.partition) + "@" + std::to_string(offset);
+}
+
+Pipeline::Pipeline(PolicyStore& store, Watermarks& watermarks, PipelineOptions options,
+                   const Log& log)
+    : store_(store), wm_(watermarks), opt_(options), log_(log), parser_(options.parser) {}
+
+HandleResult Pipeline::invalid(const TopicPartition& tp, int64_t offset, Status why,
+                               const std::string& group) {
+  bump(counters_.invalid[static_cast<size_t>(why.reason())]);
+  std::string line = "invalid message " + coordinates(tp, offset) + ": " + why.to_string();
+  if (!group.empty()) {
+    line += " (group=" + group;
+    if (!opt_.skip_invalid && store_.abort_sync(group)) line += ", its open sync aborted";
+    line += ")";
+  }
+  HandleResult r;
+  r.invalid = true;
+  if (opt_.dead_letter) {
+    wm_.hold(tp, offset);  // committed only once the copy is confirmed (SPEC §5.2)
+    bump(counters_.dlq_pending);
+    r.copy_to_dlq = true;
+    line += "; copying to the dead-letter topic";
+  }
+  log_.warn(line);
+  r.why = std::move(why);
+  return r;
+}
+
+HandleResult Pipeline::handle(const TopicPartition& tp, int64_t offset, const void* data,
+                              size_t len) {
+  bump(counters_.consumed);
+  if (!wm_.assigned(tp)) wm_.assign(tp, offset);
+  Status s = parser_.parse(data, len, &msg_);
+  if (!s.ok()) {
+    HandleResult r = invalid(tp, offset, std::move(s), msg_.group_id);
+    wm_.consumed(tp, offset);
+    return r;
+  }
+  const Message& m = msg_;
+  ApplyOutcome o = store_.apply(m);
+  HandleResult r;
+  switch (o.result) {
+    case ApplyResult::kRejected:
+      r = invalid(tp, offset, std::move(o.status), m.group_id);
+      wm_.consumed(tp, offset);
+      return r;
+    case ApplyResult::kSyncOpened:
+      wm_.sync_opened(tp, m.group_id, offset);
+      break;
+    case ApplyResult::kSyncRestarted:
+      wm_.sync_opened(tp, m.group_id, offset);
+      log_.warn("sync restarted: group=" + m.group_id + " at " + coordinates(tp, offset) +
+                " (the open sync was discarded)");
+      break;
+    case ApplyResult::kSyncCompleted:
+      wm_.sync_closed(m.group_id);
+      r.commit = true;
+      if (!log_.enabled(LogLevel::kTrace))
+        log_.info("sync complete: group=" + m.group_id + " entries=" + std::to_string(o.entries) +
+                  " at " + coordinates(tp, offset));
+      break;
+    case ApplyResult::kSyncCountMismatch:
+      wm_.sync_closed(m.group_id);
+      r.commit = true;
+      log_.warn("sync aborted: group=" + m.group_id + " at " + coordinates(tp, offset) + ": " +
+                o.status.detail() + "; the previous policy stays");
+      break;
+    case ApplyResult::kSyncAbortClosed:
+      wm_.sync_closed(m.group_id);
+      r.commit = true;
+      log_.warn("sync aborted: group=" + m.group_id + " closed at " + coordinates(tp, offset) +
+                " after an invalid message; the previous policy stays");
+      break;
+    case ApplyResult::kNoOpenSync:
+      log_.warn("SYNC_COMPLETE without BEGIN_SYNC: group=" + m.group_id + " at " +
+                coordinates(tp, offset) + "; ignored");
+      break;
+    case ApplyResult::kApplied:
+      if (m.type == MessageType::kRemoveGroup) wm_.sync_closed(m.group_id);
+      break;
+    case ApplyResult::kBuffered:
+    case ApplyResult::kDropped:
+      break;
+  }
+  if (o.result != ApplyResult::kDropped) bump(counters_.applied[static_cast<size_t>(m.type)]);
+  if (log_.enabled(LogLevel::kTrace)) trace_applied(m, o);
+  wm_.consumed(tp, offset);
+  return r;
+}
+
+void Pipeline::trace_applied(const Message& m, const ApplyOutcome& o) const {
+  const std::string type = "[" + std::string(message_type_name(m.type)) + "]";
+  switch (m.type) {
+    case MessageType::kBeginSync:
+      log_.trace(type + " group=" + m.group_id + " — building pending table");
+      break;
+    case MessageType::kAddDomain:
+      log_.trace(type + " group=" + m.group_id + " domain=" + shown_domain(m.domain) +
+                 " action=" + std::string(action_name(m.action)));
+      break;
+    case MessageType::kRemoveDomain:
+      log_.trace(type + " group=" + m.group_id + " domain=" + shown_domain(m.domain));
+      break;
+    case MessageType::kSyncComplete:
+      if (o.result == ApplyResult::kSyncCompleted)
+        log_.trace(type + " group=" + m.group_id + " — " + std::to_string(o.entries) +
+                   " domains now active");
+      break;
+    case MessageType::kAddMalicious:
+      log_.trace(type + " domain=" + m.domain.name + " category=" + std::to_string(m.category) +
+                 " confidence=" + std::to_string(m.confidence));
+      break;
+    case MessageType::kRemoveMalicious:
+      log_.trace(type + " domain=" + m.domain.name);
+      break;
+    case MessageType::kAddGroup:
+    case MessageType::kRemoveGroup:
+      log_.trace(type + " group=" + m.group_id);
+      break;
+  }
+}
+
+void Pipeline::revoke(const TopicPartition& tp) {
+  for (const std::string& g : wm_.revoke(tp)) (void)store_.discard_sync(g);
+}
+
+void Pipeline::dlq_done(const TopicPartition& tp, int64_t offset, bool delivered) {
+  wm_.release(tp, offset);
+  counters_.dlq_pending.fetch_sub(1, std::memory_order_relaxed);
+  bump(delivered ? counters_.dlq_delivered : counters_.dlq_failed);
+}
+
+}  // namespace policysync

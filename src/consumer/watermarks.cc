@@ -1,0 +1,71 @@
+#include "policysync/watermarks.h"
+
+#include <algorithm>
+
+namespace policysync {
+
+void Watermarks::assign(const TopicPartition& tp, int64_t next_offset) {
+  parts_[tp].next = next_offset;
+}
+
+std::vector<std::string> Watermarks::revoke(const TopicPartition& tp) {
+  std::vector<std::string> groups;
+  for (auto it = open_.begin(); it != open_.end();) {
+    if (it->second.tp == tp) {
+      groups.push_back(it->first);
+      it = open_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  parts_.erase(tp);
+  return groups;
+}
+
+void Watermarks::consumed(const TopicPartition& tp, int64_t offset) {
+  Part& p = parts_[tp];
+  p.next = std::max(p.next, offset + 1);
+}
+
+void Watermarks::sync_opened(const TopicPartition& tp, std::string_view group, int64_t offset) {
+  auto it = open_.find(group);
+  if (it == open_.end()) open_.emplace(std::string(group), Open{tp, offset});
+  else it->second = Open{tp, offset};
+}
+
+void Watermarks::sync_closed(std::string_view group) {
+  auto it = open_.find(group);
+  if (it != open_.end()) open_.erase(it);
+}
+
+void Watermarks::hold(const TopicPartition& tp, int64_t offset) { parts_[tp].holds.insert(offset); }
+
+void Watermarks::release(const TopicPartition& tp, int64_t offset) {
+  auto p = parts_.find(tp);
+  if (p == parts_.end()) return;
+  auto h = p->second.holds.find(offset);
+  if (h != p->second.holds.end()) p->second.holds.erase(h);
+}
+
+int64_t Watermarks::safe(const TopicPartition& tp) const {
+  auto p = parts_.find(tp);
+  if (p == parts_.end() || p->second.next < 0) return -1;
+  int64_t w = p->second.next;
+  if (!p->second.holds.empty()) w = std::min(w, *p->second.holds.begin());
+  for (const auto& [group, open] : open_)
+    if (open.tp == tp) w = std::min(w, open.begin);
+  return w;
+}
+
+std::vector<TopicPartition> Watermarks::partitions() const {
+  std::vector<TopicPartition> out;
+  for (const auto& [tp, p] : parts_) out.push_back(tp);
+  return out;
+}
+
+int64_t Watermarks::next_offset(const TopicPartition& tp) const {
+  auto p = parts_.find(tp);
+  return p == parts_.end() ? -1 : p->second.next;
+}
+
+}  // namespace policysync

@@ -1,0 +1,192 @@
+// The record pipeline without Kafka: SPEC §5.2 commits, §6 invalid input.
+#include "policysync/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "policysync/reader.h"
+
+namespace policysync {
+namespace {
+
+const TopicPartition kTp{"policy", 0};
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  explicit PipelineTest(PipelineOptions o = {}, StoreLimits limits = {})
+      : store_(limits),
+        log_([this](LogLevel l, std::string_view m) { lines_.emplace_back(l, std::string(m)); },
+             LogLevel::kTrace),
+        pipeline_(store_, wm_, o, log_),
+        reader_(store_) {}
+
+  HandleResult feed(const std::string& json) {
+    HandleResult r = pipeline_.handle(kTp, next_++, json.data(), json.size());
+    reader_.quiescent();
+    return r;
+  }
+  Action action(const char* group, const char* name) { return reader_.lookup(group, name).action; }
+  bool logged(LogLevel level, const std::string& needle) const {
+    for (const auto& [l, m] : lines_)
+      if (l == level && m.find(needle) != std::string::npos) return true;
+    return false;
+  }
+
+  PolicyStore store_;
+  Watermarks wm_;
+  std::vector<std::pair<LogLevel, std::string>> lines_;
+  Log log_;
+  Pipeline pipeline_;
+  Reader reader_;
+  int64_t next_ = 0;
+};
+
+#define BEGIN(g) R"({"type":"BEGIN_SYNC","group_id":")" g R"("})"
+#define ADD(g, d) R"({"type":"ADD_DOMAIN","group_id":")" g R"(","domain":")" d R"(","action":"blacklist"})"
+#define COMPLETE(g) R"({"type":"SYNC_COMPLETE","group_id":")" g R"("})"
+
+TEST_F(PipelineTest, CommitsAtTheSafeWatermarkOfInterleavedSyncs) {
+  EXPECT_FALSE(feed(BEGIN("a")).commit);  // 0
+  feed(ADD("a", "a.com"));                // 1
+  feed(BEGIN("b"));                       // 2
+  feed(ADD("b", "b.com"));                // 3
+  HandleResult r = feed(COMPLETE("a"));   // 4
+  EXPECT_TRUE(r.commit);
+  EXPECT_EQ(wm_.safe(kTp), 2) << "b's sync is open from offset 2";
+  EXPECT_EQ(action("a", "a.com"), Action::kBlacklist);
+  EXPECT_EQ(action("b", "b.com"), Action::kNone);
+  EXPECT_TRUE(feed(COMPLETE("b")).commit);  // 5
+  EXPECT_EQ(wm_.safe(kTp), 6);
+}
+
+TEST_F(PipelineTest, InvalidEntryAbortsTheSyncByDefault) {
+  feed(BEGIN("a"));
+  feed(ADD("a", "keep.com"));
+  feed(COMPLETE("a"));
+  feed(BEGIN("a"));
+  feed(ADD("a", "new.com"));
+  HandleResult r = feed(ADD("a", "bad..com"));
+  EXPECT_TRUE(r.invalid);
+  EXPECT_EQ(r.why.reason(), Reason::kBadDomain);
+  EXPECT_FALSE(r.copy_to_dlq);
+  feed(ADD("a", "later.com"));
+  EXPECT_TRUE(feed(COMPLETE("a")).commit);
+  EXPECT_EQ(action("a", "keep.com"), Action::kBlacklist) << "old policy stays";
+  EXPECT_EQ(action("a", "new.com"), Action::kNone);
+  EXPECT_EQ(action("a", "later.com"), Action::kNone);
+  EXPECT_TRUE(logged(LogLevel::kWarn, "invalid message policy/0@5: bad_domain"));
+  EXPECT_TRUE(logged(LogLevel::kWarn, "its open sync aborted"));
+  EXPECT_TRUE(logged(LogLevel::kWarn, "sync aborted: group=a closed at policy/0@7"));
+  EXPECT_EQ(pipeline_.counters().invalid[static_cast<size_t>(Reason::kBadDomain)].load(), 1u);
+  EXPECT_EQ(wm_.safe(kTp), 8);
+}
+
+TEST_F(PipelineTest, EveryKindOfBadInputIsCountedByReasonAndLoggedOnce) {
+  const std::pair<std::string, Reason> cases[] = {
+      {"{not json", Reason::kBadJson},
+      {R"({"type":"NOPE","group_id":"g"})", Reason::kUnknownType},
+      {R"({"type":"ADD_DOMAIN","group_id":"g","domain":"x.com"})", Reason::kMissingField},
+      {R"({"type":"ADD_MALICIOUS","domain":"x.com","category":"abc"})", Reason::kWrongType},
+      {R"({"type":"ADD_MALICIOUS","domain":"x.com","category":1,"confidence":200})", Reason::kOutOfRange},
+  };
+  for (const auto& [json, reason] : cases) {
+    const size_t before = lines_.size();
+    HandleResult r = feed(json);
+    EXPECT_TRUE(r.invalid) << json;
+    EXPECT_EQ(r.why.reason(), reason) << json;
+    EXPECT_EQ(pipeline_.counters().invalid[static_cast<size_t>(reason)].load(), 1u) << json;
+    EXPECT_EQ(lines_.size(), before + 1) << "one line per invalid message: " << json;
+  }
+  EXPECT_EQ(store_.group_count(), 0u) << "no invalid message changes state";
+}
+
+TEST_F(PipelineTest, CompleteWithoutBeginIsAWarning) {
+  HandleResult r = feed(COMPLETE("g"));
+  EXPECT_FALSE(r.invalid);
+  EXPECT_FALSE(r.commit);
+  EXPECT_TRUE(logged(LogLevel::kWarn, "SYNC_COMPLETE without BEGIN_SYNC: group=g"));
+}
+
+TEST_F(PipelineTest, RevocationDiscardsOpenSyncsAndKeepsActiveTables) {
+  feed(BEGIN("a"));
+  feed(ADD("a", "old.com"));
+  feed(COMPLETE("a"));
+  feed(BEGIN("a"));
+  feed(ADD("a", "new.com"));
+  pipeline_.revoke(kTp);
+  EXPECT_FALSE(store_.has_open_sync("a"));
+  EXPECT_EQ(action("a", "old.com"), Action::kBlacklist) << "stale beats empty";
+  EXPECT_FALSE(wm_.assigned(kTp));
+}
+
+TEST_F(PipelineTest, TraceLinesAreTheSeeds) {
+  feed(BEGIN("enterprise_a"));
+  feed(R"({"type":"ADD_DOMAIN","group_id":"enterprise_a","domain":"google.com","action":"whitelist"})");
+  feed(R"({"type":"REMOVE_DOMAIN","group_id":"enterprise_a","domain":"google.com"})");
+  feed(R"({"type":"ADD_DOMAIN","group_id":"enterprise_a","domain":"facebook.com","action":"blacklist"})");
+  feed(COMPLETE("enterprise_a"));
+  std::vector<std::string> trace;
+  for (const auto& [l, m] : lines_)
+    if (l == LogLevel::kTrace) trace.push_back(m);
+  const std::vector<std::string> want = {
+      "[BEGIN_SYNC] group=enterprise_a — building pending table",
+      "[ADD_DOMAIN] group=enterprise_a domain=google.com action=whitelist",
+      "[REMOVE_DOMAIN] group=enterprise_a domain=google.com",
+      "[ADD_DOMAIN] group=enterprise_a domain=facebook.com action=blacklist",
+      "[SYNC_COMPLETE] group=enterprise_a — 1 domains now active",
+  };
+  EXPECT_EQ(trace, want);
+}
+
+class SkipPipelineTest : public PipelineTest {
+ protected:
+  SkipPipelineTest() : PipelineTest(PipelineOptions{{}, /*skip_invalid=*/true, false}) {}
+};
+
+TEST_F(SkipPipelineTest, SkipKeepsTheSyncAndDropsOnlyTheBadEntry) {
+  feed(BEGIN("a"));
+  feed(ADD("a", "good.com"));
+  EXPECT_TRUE(feed(ADD("a", "bad..com")).invalid);
+  feed(ADD("a", "also-good.com"));
+  feed(COMPLETE("a"));
+  EXPECT_EQ(action("a", "good.com"), Action::kBlacklist);
+  EXPECT_EQ(action("a", "also-good.com"), Action::kBlacklist);
+}
+
+class DlqPipelineTest : public PipelineTest {
+ protected:
+  DlqPipelineTest() : PipelineTest(PipelineOptions{{}, false, /*dead_letter=*/true}) {}
+};
+
+TEST_F(DlqPipelineTest, InvalidOffsetIsCommittedOnlyAfterItsCopyIsConfirmed) {
+  feed(ADD("a", "x.com"));                   // 0
+  HandleResult r = feed(ADD("a", "bad..x"));  // 1
+  EXPECT_TRUE(r.copy_to_dlq);
+  feed(ADD("a", "y.com"));                   // 2
+  EXPECT_EQ(wm_.safe(kTp), 1);
+  pipeline_.dlq_done(kTp, 1, true);
+  EXPECT_EQ(wm_.safe(kTp), 3);
+  EXPECT_EQ(pipeline_.counters().dlq_delivered.load(), 1u);
+}
+
+class LimitPipelineTest : public PipelineTest {
+ protected:
+  LimitPipelineTest() : PipelineTest(PipelineOptions{}, StoreLimits{2, 10, 10, 0}) {}
+};
+
+TEST_F(LimitPipelineTest, LimitViolationIsInvalidAndAbortsTheSync) {
+  feed(BEGIN("a"));
+  feed(ADD("a", "one.com"));
+  feed(ADD("a", "two.com"));
+  HandleResult r = feed(ADD("a", "three.com"));
+  EXPECT_TRUE(r.invalid);
+  EXPECT_EQ(r.why.reason(), Reason::kLimitExceeded);
+  feed(COMPLETE("a"));
+  EXPECT_EQ(action("a", "one.com"), Action::kNone);
+  EXPECT_TRUE(logged(LogLevel::kWarn, "limit_exceeded"));
+}
+
+}  // namespace
+}  // namespace policysync
