@@ -18,8 +18,7 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	@echo "kafka_consumer --demo arrives with the consumer; until then this runs the core's example worker."
-	$(BUILD)/examples/minimal_worker
+	$(BUILD)/apps/kafka_consumer --demo
 
 test: deps test-plain test-tsan test-asan test-fuzz
 	@echo "make test: all suites passed"

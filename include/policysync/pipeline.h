@@ -43,7 +43,7 @@ struct [[nodiscard]] HandleResult {
 // Relaxed atomics: written by the consumer thread, read by stats/metrics.
 struct PipelineCounters {
   static constexpr size_t kTypes = 8;
-  static constexpr size_t kReasons = 12;
+  static constexpr size_t kReasons = kReasonCount;
   std::atomic<uint64_t> consumed{0};
   std::array<std::atomic<uint64_t>, kTypes> applied{};  // by MessageType
   std::array<std::atomic<uint64_t>, kReasons> invalid{};  // by Reason

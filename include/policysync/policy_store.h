@@ -68,6 +68,7 @@ struct StoreCounters {
   std::atomic<uint64_t> rejected_by_limit{0};
   std::atomic<uint64_t> rejected_bad_pattern{0};
   std::atomic<uint64_t> scratch_grace_periods{0};  // Hyperscan scratch growths
+  std::atomic<uint64_t> last_swap_ns{0};  // the writer's time in the last SYNC_COMPLETE
 };
 
 struct PolicyStoreOps;
@@ -100,11 +101,14 @@ class PolicyStore {
   size_t group_count() const;
   size_t active_entries(std::string_view group_id) const;  // 0 if unknown
   size_t malicious_entries() const;
+  size_t total_entries() const;  // active rules of every group
   size_t memory_bytes() const;  // tables and arenas, all groups
 
   // Any thread.
   const StoreCounters& counters() const { return counters_; }
   const StoreLimits& limits() const { return limits_; }
+  // Time from the last retired table to its free (grace period + queueing).
+  static uint64_t last_reclaim_delay_ns();
 
  private:
   friend class Reader;

@@ -31,7 +31,12 @@ enum class Reason : uint8_t {
   kBadPattern,       // a pattern rule Hyperscan cannot compile
   kDuplicateField,   // the same field twice in one object
   kLimitExceeded,    // a configured limit (entries, groups, open syncs)
+  // Not about a message: configuration, Kafka and I/O failures.
+  kConfig,           // a bad option or librdkafka property
+  kKafka,            // a Kafka client or broker error
+  kIo,               // a file or socket could not be read or written
 };
+inline constexpr size_t kReasonCount = 15;
 
 // Stable snake_case name of a reason, e.g. "bad_domain".
 std::string_view reason_name(Reason r);

@@ -1,5 +1,6 @@
 #include "policysync/policy_store.h"
 
+#include <chrono>
 #include <utility>
 
 #include "core/rcu.h"
@@ -333,7 +334,17 @@ ApplyOutcome PolicyStore::apply(const Message& m) {
     }
     case MessageType::kAddDomain: return ops.add_domain(m);
     case MessageType::kRemoveDomain: return ops.remove_domain(m);
-    case MessageType::kSyncComplete: return ops.sync_complete(m);
+    case MessageType::kSyncComplete: {
+      const auto t0 = std::chrono::steady_clock::now();
+      ApplyOutcome o = ops.sync_complete(m);
+      if (o.result == ApplyResult::kSyncCompleted)
+        counters_.last_swap_ns.store(
+            static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                      std::chrono::steady_clock::now() - t0)
+                                      .count()),
+            std::memory_order_relaxed);
+      return o;
+    }
     case MessageType::kAddMalicious: {
       const uint64_t h = detail::domain_hash(m.domain.name);
       RuleTable* t = st.malicious.load(std::memory_order_relaxed);
@@ -398,6 +409,16 @@ size_t PolicyStore::active_entries(std::string_view group_id) const {
 size_t PolicyStore::malicious_entries() const {
   return state_->malicious.load(std::memory_order_relaxed)->size();
 }
+
+size_t PolicyStore::total_entries() const {
+  PolicyStoreOps ops{const_cast<PolicyStore&>(*this), *state_};
+  size_t total = 0;
+  state_->groups.load(std::memory_order_relaxed)
+      ->for_each([&](std::string_view, uint64_t, unsigned, Group* g) { total += ops.active_size(g); });
+  return total;
+}
+
+uint64_t PolicyStore::last_reclaim_delay_ns() { return rcu::last_reclaim_delay_ns(); }
 
 size_t PolicyStore::memory_bytes() const {
   const detail::StoreState& st = *state_;

@@ -1,6 +1,8 @@
 #include "core/rcu.h"
 
+#include <atomic>
 #include <cassert>
+#include <chrono>
 
 namespace policysync::rcu {
 
@@ -28,11 +30,20 @@ struct Deferred {
   rcu_head head;  // first member: the callback casts back from it
   void (*fn)(void*);
   void* arg;
+  std::chrono::steady_clock::time_point queued;
 };
+
+// Relaxed: a statistic, read for display only.
+std::atomic<uint64_t> g_last_reclaim_delay_ns{0};
 
 void run_deferred(rcu_head* head) {
   tsan_after_grace_period();
   auto* d = reinterpret_cast<Deferred*>(head);
+  g_last_reclaim_delay_ns.store(
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - d->queued)
+                                .count()),
+      std::memory_order_relaxed);
   d->fn(d->arg);
   delete d;
 }
@@ -65,7 +76,7 @@ void online() {
 }
 
 void defer(void (*fn)(void*), void* arg) {
-  auto* d = new Deferred{{}, fn, arg};
+  auto* d = new Deferred{{}, fn, arg, std::chrono::steady_clock::now()};
   if (t_state.state == State::kUnregistered) {
     urcu_qsbr_register_thread();
     urcu_qsbr_thread_offline();
@@ -95,5 +106,7 @@ void barrier() {
   urcu_qsbr_barrier();
   tsan_after_grace_period();
 }
+
+uint64_t last_reclaim_delay_ns() { return g_last_reclaim_delay_ns.load(std::memory_order_relaxed); }
 
 }  // namespace policysync::rcu

@@ -57,4 +57,8 @@ void synchronize();
 // Waits until every deferred free has run (tests, shutdown).
 void barrier();
 
+// Nanoseconds between the last defer() whose callback has run and that run:
+// the grace period plus the reclaim thread's queueing. Any thread.
+uint64_t last_reclaim_delay_ns();
+
 }  // namespace policysync::rcu

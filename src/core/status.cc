@@ -16,6 +16,9 @@ std::string_view reason_name(Reason r) {
     case Reason::kBadPattern: return "bad_pattern";
     case Reason::kDuplicateField: return "duplicate_field";
     case Reason::kLimitExceeded: return "limit_exceeded";
+    case Reason::kConfig: return "config";
+    case Reason::kKafka: return "kafka";
+    case Reason::kIo: return "io";
   }
   return "unknown";
 }

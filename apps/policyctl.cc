@@ -1,0 +1,141 @@
+// policyctl: the PM side, for operators and tests.
+//   policyctl publish-sync BROKERS TOPIC GROUP FILE   (FILE: domain,action[,category] lines)
+//   policyctl send BROKERS TOPIC JSON...              (one message per argument)
+//   policyctl lookup HOST:PORT GROUP DOMAIN           (through kafka_consumer's /lookup)
+// Options before the command: -X key=value, --config FILE (librdkafka properties).
+#include <httplib.h>
+#include <simdjson.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "kafka/producer.h"
+#include "policysync/domain_name.h"
+#include "policysync/message.h"
+
+namespace {
+
+const char kUsage[] =
+    "usage: policyctl [-X key=value]... [--config FILE] COMMAND ARGS\n"
+    "  publish-sync BROKERS TOPIC GROUP FILE\n"
+    "      BEGIN_SYNC, one ADD_DOMAIN per FILE line (domain,action[,category]),\n"
+    "      SYNC_COMPLETE with count; keyed by GROUP; waits for delivery\n"
+    "  send BROKERS TOPIC JSON...\n"
+    "      each JSON argument as one message, keyed by its group_id if it has one\n"
+    "  lookup HOST:PORT GROUP DOMAIN\n"
+    "      the verdict from kafka_consumer's /lookup endpoint\n";
+
+int fail(const std::string& m) {
+  std::fprintf(stderr, "policyctl: %s\n", m.c_str());
+  return 1;
+}
+
+std::string group_of(const std::string& json) {
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  std::string_view g;
+  if (p.parse(json).get(doc) || doc["group_id"].get_string().get(g)) return "";
+  return std::string(g);
+}
+
+int publish_sync(const policysync::kafka::Properties& props, const std::vector<std::string>& a) {
+  if (a.size() != 4) return fail("publish-sync needs BROKERS TOPIC GROUP FILE");
+  const std::string &brokers = a[0], &topic = a[1], &group = a[2], &file = a[3];
+  std::ifstream in(file);
+  if (!in) return fail("cannot read " + file);
+  std::vector<std::string> adds;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f;
+    size_t start = 0;
+    for (size_t c; (c = line.find(',', start)) != std::string::npos; start = c + 1)
+      f.push_back(line.substr(start, c - start));
+    f.push_back(line.substr(start));
+    const std::string where = file + ":" + std::to_string(n) + ": ";
+    if (f.size() < 2 || f.size() > 3) return fail(where + "expected domain,action[,category]");
+    policysync::PolicyName name;
+    policysync::Status s = policysync::normalize_policy_domain(f[0], &name);
+    if (!s.ok()) return fail(where + s.to_string());
+    if (f[1] != "whitelist" && f[1] != "blacklist" && f[1] != "allow")
+      return fail(where + "action must be whitelist, blacklist or allow");
+    std::string cat = f.size() == 3 ? f[2] : "0";
+    if (cat.empty() || cat.find_first_not_of("0123456789") != std::string::npos)
+      return fail(where + "category must be a decimal number");
+    adds.push_back(R"({"type":"ADD_DOMAIN","group_id":")" + group + R"(","domain":")" + f[0] +
+                   R"(","action":")" + f[1] + R"(","category":)" + cat + "}");
+  }
+  std::unique_ptr<policysync::kafka::Producer> p;
+  policysync::Status s = policysync::kafka::Producer::create(brokers, props, &p);
+  if (!s.ok()) return fail(s.detail());
+  s = p->send(topic, group, R"({"type":"BEGIN_SYNC","group_id":")" + group + R"("})");
+  for (size_t i = 0; s.ok() && i < adds.size(); ++i) s = p->send(topic, group, adds[i]);
+  if (s.ok())
+    s = p->send(topic, group, R"({"type":"SYNC_COMPLETE","group_id":")" + group + R"(","count":)" +
+                                  std::to_string(adds.size()) + "}");
+  if (s.ok()) s = p->flush(60000);
+  if (!s.ok()) return fail(s.detail());
+  std::printf("published sync of %zu domains for group %s to %s\n", adds.size(), group.c_str(),
+              topic.c_str());
+  return 0;
+}
+
+int send(const policysync::kafka::Properties& props, const std::vector<std::string>& a) {
+  if (a.size() < 3) return fail("send needs BROKERS TOPIC JSON...");
+  std::unique_ptr<policysync::kafka::Producer> p;
+  policysync::Status s = policysync::kafka::Producer::create(a[0], props, &p);
+  if (!s.ok()) return fail(s.detail());
+  for (size_t i = 2; s.ok() && i < a.size(); ++i) s = p->send(a[1], group_of(a[i]), a[i]);
+  if (s.ok()) s = p->flush(60000);
+  if (!s.ok()) return fail(s.detail());
+  std::printf("sent %zu messages to %s\n", a.size() - 2, a[1].c_str());
+  return 0;
+}
+
+int lookup(const std::vector<std::string>& a) {
+  if (a.size() != 3) return fail("lookup needs HOST:PORT GROUP DOMAIN");
+  httplib::Client cli("http://" + a[0]);
+  cli.set_connection_timeout(5);
+  httplib::Params params{{"group", a[1]}, {"domain", a[2]}};
+  auto res = cli.Get("/lookup", params, httplib::Headers{});
+  if (!res) return fail("cannot reach http://" + a[0] + "/lookup");
+  std::fputs(res->body.c_str(), stdout);
+  return res->status == 200 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  policysync::kafka::Properties props;
+  int i = 1;
+  for (; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "-X" && i + 1 < argc) {
+      policysync::Status s = policysync::kafka::parse_property(argv[++i], &props);
+      if (!s.ok()) return fail(s.detail());
+    } else if (a == "--config" && i + 1 < argc) {
+      policysync::Status s = policysync::kafka::read_property_file(argv[++i], &props);
+      if (!s.ok()) return fail(s.detail());
+    } else {
+      break;
+    }
+  }
+  if (i >= argc) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string cmd = argv[i];
+  std::vector<std::string> args(argv + i + 1, argv + argc);
+  if (cmd == "publish-sync") return publish_sync(props, args);
+  if (cmd == "send") return send(props, args);
+  if (cmd == "lookup") return lookup(args);
+  return fail("unknown command " + cmd + " (see --help)");
+}

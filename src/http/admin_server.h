@@ -1,0 +1,55 @@
+// The operator's HTTP endpoints (cpp-httplib from Debian, not hand-written):
+//   GET /metrics  Prometheus text: the stats line's figures
+//   GET /healthz  200 while the process serves
+//   GET /readyz   200 only once every assigned partition is caught up (SPEC §5.5)
+//   GET /lookup?group=G&domain=D   the verdict as JSON
+// Bound to 127.0.0.1 by default. Served by two threads of its own; each
+// /lookup registers a Reader for the request.
+//
+// Example:
+//   std::unique_ptr<AdminServer> http;
+//   Status s = AdminServer::start("127.0.0.1", 9090, handlers, log, &http);
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "policysync/log.h"
+#include "policysync/policy_store.h"
+#include "policysync/status.h"
+#include "policysync/verdict.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace policysync {
+
+struct AdminHandlers {
+  std::function<bool()> ready;
+  std::function<std::string()> metrics;
+  const PolicyStore* store = nullptr;
+};
+
+class AdminServer {
+ public:
+  // Binds and starts serving; port 0 picks a free port (see port()).
+  static Status start(const std::string& bind, int port, AdminHandlers handlers, const Log& log,
+                      std::unique_ptr<AdminServer>* out);
+  ~AdminServer();
+  int port() const { return port_; }
+
+ private:
+  AdminServer() = default;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+// The /lookup body: {"group":..,"domain":..,"action":..,"category":..,
+// "port_mask":..,"confidence":..,"source":..,"rule":..}.
+std::string verdict_json(std::string_view group, std::string_view domain, const Verdict& v);
+
+}  // namespace policysync

@@ -1,0 +1,466 @@
+#include "kafka/policy_consumer.h"
+
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace policysync::kafka {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Kafka errors that no retry will fix: the operator must change something.
+bool is_fatal_config_error(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL ||
+         err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+         err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
+         err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED ||
+         err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED;
+}
+
+// Properties a producer does not take (the dead-letter producer gets the rest
+// of the operator's properties: security settings above all).
+bool consumer_only(const std::string& key) {
+  static const char* kKeys[] = {"group.id", "group.instance.id", "auto.offset.reset",
+                                "enable.auto.commit", "enable.auto.offset.store",
+                                "partition.assignment.strategy", "session.timeout.ms",
+                                "heartbeat.interval.ms", "max.poll.interval.ms",
+                                "enable.partition.eof", "isolation.level",
+                                "auto.commit.interval.ms", "group.protocol.type",
+                                "fetch.wait.max.ms", "fetch.min.bytes", "fetch.max.bytes",
+                                "max.partition.fetch.bytes", "queued.min.messages",
+                                "queued.max.messages.kbytes", "check.crcs"};
+  for (const char* k : kKeys)
+    if (key == k) return true;
+  return false;
+}
+
+std::string tp_name(const TopicPartition& tp) {
+  return tp.topic + "/" + std::to_string(tp.partition);
+}
+
+}  // namespace
+
+std::string default_group_id() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::strcpy(host, "unknown");
+  return std::string("policysync-") + host;
+}
+
+PolicyConsumer::PolicyConsumer(const ConsumerOptions& o, PolicyStore& store, const Log& log)
+    : opt_(o), store_(store), log_(log) {}
+
+Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, const Log& log,
+                              std::unique_ptr<PolicyConsumer>* out) {
+  std::unique_ptr<PolicyConsumer> c(new PolicyConsumer(o, store, log));
+  if (c->opt_.group_id.empty()) c->opt_.group_id = default_group_id();
+  PipelineOptions po = o.pipeline;
+  po.dead_letter = !o.dlq_topic.empty();
+  c->pipeline_ = std::make_unique<Pipeline>(store, c->wm_, po, log);
+
+  // The seed's settings (SPEC §5.1), then the operator's, which win.
+  Properties props = {
+      {"bootstrap.servers", o.brokers},
+      {"group.id", c->opt_.group_id},
+      {"auto.offset.reset", "earliest"},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "true"},  // readiness: a partition is caught up at EOF
+  };
+  if (o.stats_interval_s > 0)
+    props.emplace_back("statistics.interval.ms", std::to_string(o.stats_interval_s * 1000));
+  props.insert(props.end(), o.properties.begin(), o.properties.end());
+  rd_kafka_conf_t* conf = nullptr;
+  Status s = make_conf(props, &conf);
+  if (!s.ok()) return s;
+  rd_kafka_conf_set_opaque(conf, c.get());
+  rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);  // always registered (seed)
+  rd_kafka_conf_set_error_cb(conf, error_cb);
+  rd_kafka_conf_set_stats_cb(conf, stats_cb);
+  char err[512];
+  c->rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  if (!c->rk_) {
+    rd_kafka_conf_destroy(conf);
+    return Status(Reason::kConfig, "consumer", err);
+  }
+  rd_kafka_poll_set_consumer(c->rk_);
+
+  if (!o.dlq_topic.empty()) {
+    Properties dp;
+    for (const auto& [k, v] : o.properties)
+      if (!consumer_only(k)) dp.emplace_back(k, v);
+    PolicyConsumer* self = c.get();
+    s = Producer::create(o.brokers, dp, &c->dlq_, [self](void* opaque, rd_kafka_resp_err_t e) {
+      auto* where = static_cast<std::pair<TopicPartition, int64_t>*>(opaque);
+      if (e) {
+        self->log_.error("dead-letter copy of " + coordinates(where->first, where->second) +
+                         " failed: " + rd_kafka_err2str(e) + "; its offset is released anyway");
+      }
+      self->pipeline_->dlq_done(where->first, where->second, e == RD_KAFKA_RESP_ERR_NO_ERROR);
+      self->dirty_ = true;
+      delete where;
+    });
+    if (!s.ok()) return s;
+  }
+
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(2);
+  rd_kafka_topic_partition_list_add(topics, o.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  if (!o.malicious_topic.empty())
+    rd_kafka_topic_partition_list_add(topics, o.malicious_topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk_, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (e) return Status(Reason::kKafka, "subscribe", rd_kafka_err2str(e));
+  log.info("consumer started: brokers=" + o.brokers + " topic=" + o.topic +
+           (o.malicious_topic.empty() ? "" : " malicious_topic=" + o.malicious_topic) +
+           " group.id=" + c->opt_.group_id);
+  c->last_commit_ = c->last_stats_ = c->last_gauges_ = Clock::now();
+  *out = std::move(c);
+  return Status();
+}
+
+PolicyConsumer::~PolicyConsumer() { close(); }
+
+void PolicyConsumer::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<PolicyConsumer*>(opaque);
+  const auto e = static_cast<rd_kafka_resp_err_t>(err);
+  if (e == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+    self->fatal_ = Status(Reason::kKafka, "fatal", std::string(rd_kafka_err2name(orig)) + ": " + buf);
+    return;
+  }
+  if (is_fatal_config_error(e)) {
+    if (self->fatal_.ok())
+      self->fatal_ = Status(Reason::kKafka, rd_kafka_err2name(e), reason ? reason : "");
+    return;
+  }
+  // Transient (broker down, connection refused, all brokers down): librdkafka
+  // retries; workers keep answering from the current tables.
+  self->log_.warn(std::string("kafka: ") + rd_kafka_err2name(e) + ": " + (reason ? reason : ""));
+}
+
+int PolicyConsumer::stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  auto* self = static_cast<PolicyConsumer*>(opaque);
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(json, len).get(doc)) return 0;
+  simdjson::dom::object topics;
+  if (doc["topics"].get_object().get(topics)) return 0;
+  std::map<std::string, int64_t> lag;
+  for (auto [tname, tval] : topics) {
+    simdjson::dom::object parts;
+    if (tval["partitions"].get_object().get(parts)) continue;
+    for (auto [pname, pval] : parts) {
+      if (pname == "-1") continue;  // the internal UA partition
+      int64_t l;
+      if (pval["consumer_lag"].get_int64().get(l) || l < 0) continue;
+      lag[std::string(tname) + "/" + std::string(pname)] = l;
+    }
+  }
+  std::lock_guard<std::mutex> g(self->lag_mu_);
+  self->lag_ = std::move(lag);
+  return 0;  // librdkafka frees json
+}
+
+void PolicyConsumer::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                  rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  auto* self = static_cast<PolicyConsumer*>(opaque);
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  self->gauges_.rebalances.fetch_add(1, std::memory_order_relaxed);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    self->on_assign(parts);
+    if (cooperative) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts)) {
+        self->log_.error(std::string("incremental_assign: ") + rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      rd_kafka_assign(rk, parts);
+    }
+  } else {
+    // Revoked (or an error): commit what is safe, drop open syncs, keep tables.
+    self->on_revoke(parts, err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS ||
+                               rd_kafka_assignment_lost(rk));
+    if (cooperative) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts)) {
+        self->log_.error(std::string("incremental_unassign: ") + rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+  self->update_readiness();
+}
+
+void PolicyConsumer::on_assign(rd_kafka_topic_partition_list_t* parts) {
+  std::string names;
+  for (int i = 0; i < parts->cnt; ++i) {
+    TopicPartition tp{parts->elems[i].topic, parts->elems[i].partition};
+    // SPEC §5.3: a snapshot's offset, else the beginning (full replay); never
+    // the committed offset, which would resume with empty tables.
+    const int64_t start = opt_.start_positions ? opt_.start_positions->start_offset(tp)
+                                               : RD_KAFKA_OFFSET_BEGINNING;
+    parts->elems[i].offset = start;
+    if (start >= 0) wm_.assign(tp, start);
+    caught_up_[tp] = false;
+    names += (names.empty() ? "" : " ") + tp_name(tp);
+  }
+  gauges_.assigned.store(caught_up_.size(), std::memory_order_relaxed);
+  log_.info("assigned " + std::to_string(parts->cnt) + " partitions: " + names +
+            " (reading from the beginning)");
+}
+
+void PolicyConsumer::on_revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
+  std::vector<TopicPartition> tps;
+  for (int i = 0; i < parts->cnt; ++i)
+    tps.push_back(TopicPartition{parts->elems[i].topic, parts->elems[i].partition});
+  if (!lost) commit(tps);  // synchronously, before the next owner starts
+  std::string names;
+  for (const TopicPartition& tp : tps) {
+    pipeline_->revoke(tp);
+    caught_up_.erase(tp);
+    committed_.erase(tp);
+    names += (names.empty() ? "" : " ") + tp_name(tp);
+  }
+  gauges_.assigned.store(caught_up_.size(), std::memory_order_relaxed);
+  log_.info(std::string(lost ? "lost " : "revoked ") + std::to_string(tps.size()) +
+            " partitions: " + names + "; their open syncs discarded, active tables kept");
+}
+
+void PolicyConsumer::update_readiness() {
+  bool ready = true;
+  for (const auto& [tp, done] : caught_up_) ready = ready && done;
+  const bool was = gauges_.ready.exchange(ready, std::memory_order_acq_rel);
+  if (ready && !was && !ever_ready_) {
+    ever_ready_ = true;
+    log_.info("ready: " + std::to_string(caught_up_.size()) + " partitions caught up");
+  } else if (ready && !was) {
+    log_.info("ready again: " + std::to_string(caught_up_.size()) + " partitions caught up");
+  } else if (!ready && was) {
+    log_.info("not ready: catching up on newly assigned partitions");
+  }
+}
+
+void PolicyConsumer::handle(rd_kafka_message_t* m) {
+  if (m->err) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      TopicPartition tp{rd_kafka_topic_name(m->rkt), m->partition};
+      auto it = caught_up_.find(tp);
+      if (it != caught_up_.end() && !it->second) {
+        it->second = true;
+        update_readiness();
+      }
+      return;
+    }
+    if (is_fatal_config_error(m->err)) {
+      if (fatal_.ok())
+        fatal_ = Status(Reason::kKafka, rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
+      return;
+    }
+    log_.warn(std::string("kafka: ") + rd_kafka_err2name(m->err) + ": " + rd_kafka_message_errstr(m));
+    return;
+  }
+  if (m->rkt != last_rkt_ || m->partition != last_partition_) {
+    last_rkt_ = m->rkt;
+    last_partition_ = m->partition;
+    last_tp_ = TopicPartition{rd_kafka_topic_name(m->rkt), m->partition};
+  }
+  HandleResult r = pipeline_->handle(last_tp_, m->offset, m->payload, m->len);
+  dirty_ = true;
+  if (r.copy_to_dlq && dlq_) {
+    auto* where = new std::pair<TopicPartition, int64_t>(last_tp_, m->offset);
+    std::string value(static_cast<const char*>(m->payload), m->len);
+    std::string key = m->key ? std::string(static_cast<const char*>(m->key), m->key_len) : "";
+    Status s = dlq_->send(opt_.dlq_topic, key, value,
+                          {{"policysync-reason", r.why.to_string()},
+                           {"policysync-source-topic", last_tp_.topic},
+                           {"policysync-source-partition", std::to_string(m->partition)},
+                           {"policysync-source-offset", std::to_string(m->offset)}},
+                          where);
+    if (!s.ok()) {
+      log_.error("dead-letter copy of " + coordinates(last_tp_, m->offset) + ": " + s.to_string());
+      pipeline_->dlq_done(last_tp_, m->offset, false);
+      delete where;
+    }
+  }
+  if (r.commit) commit(wm_.partitions());
+}
+
+void PolicyConsumer::commit(const std::vector<TopicPartition>& tps) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(tps.size()));
+  for (const TopicPartition& tp : tps) {
+    const int64_t safe = wm_.safe(tp);
+    auto it = committed_.find(tp);
+    if (safe < 0 || (it != committed_.end() && it->second == safe)) continue;
+    rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = safe;
+  }
+  if (list->cnt > 0) {
+    rd_kafka_resp_err_t e = rd_kafka_commit(rk_, list, 0 /* synchronous */);
+    if (e) {
+      gauges_.commit_failures.fetch_add(1, std::memory_order_relaxed);
+      log_.warn(std::string("commit failed (retried at the next commit point): ") +
+                rd_kafka_err2str(e));
+    } else {
+      gauges_.commits.fetch_add(1, std::memory_order_relaxed);
+      for (int i = 0; i < list->cnt; ++i)
+        committed_[TopicPartition{list->elems[i].topic, list->elems[i].partition}] =
+            list->elems[i].offset;
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  last_commit_ = Clock::now();
+  dirty_ = false;
+}
+
+void PolicyConsumer::commit_all() { commit(wm_.partitions()); }
+
+void PolicyConsumer::update_gauges() {
+  gauges_.groups.store(store_.group_count(), std::memory_order_relaxed);
+  gauges_.entries.store(store_.total_entries(), std::memory_order_relaxed);
+  gauges_.malicious.store(store_.malicious_entries(), std::memory_order_relaxed);
+  gauges_.open_syncs.store(store_.open_syncs(), std::memory_order_relaxed);
+}
+
+void PolicyConsumer::periodic() {
+  const auto now = Clock::now();
+  if (now - last_gauges_ >= std::chrono::seconds(1)) {
+    update_gauges();
+    last_gauges_ = now;
+  }
+  if (dirty_ && now - last_commit_ >= std::chrono::milliseconds(opt_.idle_commit_ms))
+    commit(wm_.partitions());
+  if (opt_.stats_interval_s > 0 && now - last_stats_ >= std::chrono::seconds(opt_.stats_interval_s)) {
+    update_gauges();
+    log_.info(stats_line());
+    last_stats_ = now;
+  }
+}
+
+Status PolicyConsumer::poll_once(int timeout_ms) {
+  if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, timeout_ms)) {
+    handle(m);
+    rd_kafka_message_destroy(m);
+  }
+  if (dlq_) dlq_->poll(0);
+  periodic();
+  return fatal_;
+}
+
+Status PolicyConsumer::run(const std::atomic<bool>& stop) {
+  while (!stop.load(std::memory_order_relaxed)) {
+    Status s = poll_once(100);
+    if (!s.ok()) return s;
+  }
+  return Status();
+}
+
+void PolicyConsumer::close() {
+  if (closed_ || rk_ == nullptr) return;
+  closed_ = true;
+  if (dlq_) {
+    Status s = dlq_->flush(10000);  // deliveries release their holds
+    if (!s.ok()) log_.error("dead-letter flush: " + s.to_string());
+  }
+  if (fatal_.ok()) commit(wm_.partitions());
+  // Leaves the group at once (no session.timeout.ms wait for the others);
+  // the final revocation goes through rebalance_cb.
+  rd_kafka_consumer_close(rk_);
+  rd_kafka_destroy(rk_);
+  rk_ = nullptr;
+  dlq_.reset();
+  log_.info("consumer closed");
+}
+
+std::map<std::string, int64_t> PolicyConsumer::lag() const {
+  std::lock_guard<std::mutex> g(lag_mu_);
+  return lag_;
+}
+
+std::string PolicyConsumer::stats_line() const {
+  const PipelineCounters& c = pipeline_->counters();
+  const StoreCounters& sc = store_.counters();
+  auto v = [](const std::atomic<uint64_t>& a) { return std::to_string(a.load(std::memory_order_relaxed)); };
+  uint64_t applied = 0;
+  for (const auto& a : c.applied) applied += a.load(std::memory_order_relaxed);
+  std::string invalid;
+  uint64_t invalid_total = 0;
+  for (size_t r = 0; r < c.invalid.size(); ++r) {
+    const uint64_t n = c.invalid[r].load(std::memory_order_relaxed);
+    if (n == 0) continue;
+    invalid_total += n;
+    invalid += (invalid.empty() ? "" : ",") + std::string(reason_name(static_cast<Reason>(r))) + "=" + std::to_string(n);
+  }
+  std::string by_type;
+  for (size_t t = 0; t < c.applied.size(); ++t) {
+    const uint64_t n = c.applied[t].load(std::memory_order_relaxed);
+    if (n) by_type += (by_type.empty() ? "" : ",") + std::string(message_type_name(static_cast<MessageType>(t))) + "=" + std::to_string(n);
+  }
+  std::string lags;
+  for (const auto& [name, l] : lag()) lags += (lags.empty() ? "" : ",") + name + ":" + std::to_string(l);
+  return "stats: consumed=" + v(c.consumed) + " applied=" + std::to_string(applied) +
+         (by_type.empty() ? "" : " (" + by_type + ")") + " invalid=" + std::to_string(invalid_total) +
+         (invalid.empty() ? "" : " (" + invalid + ")") + " syncs_completed=" + v(sc.syncs_completed) +
+         " syncs_aborted=" + v(sc.syncs_aborted) + " syncs_restarted=" + v(sc.syncs_restarted) +
+         " groups=" + v(gauges_.groups) + " entries=" + v(gauges_.entries) +
+         " malicious=" + v(gauges_.malicious) +
+         " last_swap_us=" + std::to_string(sc.last_swap_ns.load(std::memory_order_relaxed) / 1000) +
+         " last_reclaim_ms=" + std::to_string(PolicyStore::last_reclaim_delay_ns() / 1000000) +
+         " lag=" + (lags.empty() ? "-" : lags) + " ready=" + (ready() ? "yes" : "no");
+}
+
+std::string PolicyConsumer::metrics_text() const {
+  const PipelineCounters& c = pipeline_->counters();
+  const StoreCounters& sc = store_.counters();
+  std::string out;
+  auto metric = [&](const char* name, const char* type, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  auto line = [&](const std::string& name, uint64_t v) { out += name + " " + std::to_string(v) + "\n"; };
+  auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  metric("policysync_messages_consumed_total", "counter", "Records read from Kafka.");
+  line("policysync_messages_consumed_total", ld(c.consumed));
+  metric("policysync_messages_applied_total", "counter", "Valid messages applied, by type.");
+  for (size_t t = 0; t < c.applied.size(); ++t)
+    line("policysync_messages_applied_total{type=\"" + std::string(message_type_name(static_cast<MessageType>(t))) + "\"}", ld(c.applied[t]));
+  metric("policysync_messages_invalid_total", "counter", "Invalid messages rejected, by reason.");
+  for (size_t r = 1; r < c.invalid.size(); ++r)
+    line("policysync_messages_invalid_total{reason=\"" + std::string(reason_name(static_cast<Reason>(r))) + "\"}", ld(c.invalid[r]));
+  metric("policysync_syncs_total", "counter", "Syncs by result.");
+  line("policysync_syncs_total{result=\"completed\"}", ld(sc.syncs_completed));
+  line("policysync_syncs_total{result=\"aborted\"}", ld(sc.syncs_aborted));
+  line("policysync_syncs_total{result=\"restarted\"}", ld(sc.syncs_restarted));
+  line("policysync_syncs_total{result=\"discarded\"}", ld(sc.syncs_discarded));
+  line("policysync_syncs_total{result=\"complete_without_begin\"}", ld(sc.complete_without_begin));
+  metric("policysync_dead_letter_total", "counter", "Dead-letter copies by outcome.");
+  line("policysync_dead_letter_total{outcome=\"delivered\"}", ld(c.dlq_delivered));
+  line("policysync_dead_letter_total{outcome=\"failed\"}", ld(c.dlq_failed));
+  metric("policysync_groups", "gauge", "Groups held.");
+  line("policysync_groups", ld(gauges_.groups));
+  metric("policysync_entries", "gauge", "Active rules over all groups.");
+  line("policysync_entries", ld(gauges_.entries));
+  metric("policysync_malicious_entries", "gauge", "Entries in the malicious table.");
+  line("policysync_malicious_entries", ld(gauges_.malicious));
+  metric("policysync_open_syncs", "gauge", "Syncs begun and not yet complete.");
+  line("policysync_open_syncs", ld(gauges_.open_syncs));
+  metric("policysync_last_swap_seconds", "gauge", "Writer time of the last SYNC_COMPLETE.");
+  out += "policysync_last_swap_seconds " + std::to_string(static_cast<double>(ld(sc.last_swap_ns)) / 1e9) + "\n";
+  metric("policysync_last_reclaim_delay_seconds", "gauge", "Grace period + queueing of the last reclaimed table.");
+  out += "policysync_last_reclaim_delay_seconds " + std::to_string(static_cast<double>(PolicyStore::last_reclaim_delay_ns()) / 1e9) + "\n";
+  metric("policysync_commits_total", "counter", "Synchronous offset commits.");
+  line("policysync_commits_total", ld(gauges_.commits));
+  line("policysync_commit_failures_total", ld(gauges_.commit_failures));
+  metric("policysync_ready", "gauge", "1 once every assigned partition is caught up (SPEC 5.5).");
+  line("policysync_ready", ready() ? 1 : 0);
+  metric("policysync_partition_lag", "gauge", "Consumer lag per partition (librdkafka statistics).");
+  for (const auto& [name, l] : lag()) {
+    const size_t slash = name.rfind('/');
+    out += "policysync_partition_lag{topic=\"" + name.substr(0, slash) + "\",partition=\"" +
+           name.substr(slash + 1) + "\"} " + std::to_string(l) + "\n";
+  }
+  return out;
+}
+
+}  // namespace policysync::kafka

@@ -1,0 +1,142 @@
+// PolicyConsumer: the Kafka adapter (SPEC §5). It subscribes to the policy
+// topic (and the malicious feed's, if any), feeds every record to a Pipeline,
+// commits each partition's safe watermark synchronously at SYNC_COMPLETE, on
+// revocation, at shutdown and every few seconds while idle, handles EAGER and
+// COOPERATIVE rebalances, tracks readiness, copies invalid messages to a
+// dead-letter topic, and reports statistics. The only code besides the
+// producer that includes librdkafka.
+//
+// Example (the daemon's control thread):
+//   std::unique_ptr<PolicyConsumer> c;
+//   Status s = PolicyConsumer::create(options, store, log, &c);
+//   if (s.ok()) s = c->run(stop_flag);   // returns at stop, or on a fatal error
+//   c->close();                           // commit, leave the group
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kafka/kafka_config.h"
+#include "kafka/producer.h"
+#include "policysync/log.h"
+#include "policysync/pipeline.h"
+#include "policysync/policy_store.h"
+#include "policysync/watermarks.h"
+
+namespace policysync::kafka {
+
+// Where an assigned partition starts (SPEC §5.3). The default is the
+// beginning of the partition; a snapshot (SPEC §7) provides real offsets.
+class StartPositions {
+ public:
+  virtual ~StartPositions() = default;
+  // An offset, or RD_KAFKA_OFFSET_BEGINNING.
+  virtual int64_t start_offset(const TopicPartition& tp) = 0;
+};
+
+struct ConsumerOptions {
+  std::string brokers;
+  std::string topic;
+  std::string malicious_topic;  // optional
+  std::string group_id;         // default: policysync-<hostname> (broadcast shape)
+  Properties properties;        // -X and --config, in order; they win over defaults
+  PipelineOptions pipeline;
+  std::string dlq_topic;        // optional: copies of invalid messages
+  int stats_interval_s = 30;    // 0: no stats line
+  int idle_commit_ms = 5000;
+  StartPositions* start_positions = nullptr;  // not owned; null: beginning
+};
+
+// What the stats line and /metrics show beyond the pipeline's counters.
+struct ConsumerGauges {
+  std::atomic<bool> ready{false};
+  std::atomic<uint64_t> groups{0};
+  std::atomic<uint64_t> entries{0};
+  std::atomic<uint64_t> malicious{0};
+  std::atomic<uint64_t> open_syncs{0};
+  std::atomic<uint64_t> assigned{0};
+  std::atomic<uint64_t> commits{0};
+  std::atomic<uint64_t> commit_failures{0};
+  std::atomic<uint64_t> rebalances{0};
+};
+
+class PolicyConsumer {
+ public:
+  static Status create(const ConsumerOptions& options, PolicyStore& store, const Log& log,
+                       std::unique_ptr<PolicyConsumer>* out);
+  ~PolicyConsumer();
+
+  // Control thread. Polls until `stop` is set (ok) or a fatal error (its
+  // Status: authentication, TLS, authorization, fatal consumer error).
+  Status run(const std::atomic<bool>& stop);
+  // Control thread. One poll of at most `timeout_ms`; a fatal error if any.
+  Status poll_once(int timeout_ms);
+  // Control thread. Commits the safe watermarks, leaves the group
+  // (rd_kafka_consumer_close), destroys the handles. Idempotent.
+  void close();
+
+  // Any thread.
+  bool ready() const { return gauges_.ready.load(std::memory_order_acquire); }
+  const ConsumerGauges& gauges() const { return gauges_; }
+  const PipelineCounters& counters() const { return pipeline_->counters(); }
+  const StoreCounters& store_counters() const { return store_.counters(); }
+  // Per-partition lag from librdkafka's statistics, "topic/partition" -> lag.
+  std::map<std::string, int64_t> lag() const;
+  // The stats line (also logged every stats_interval_s).
+  std::string stats_line() const;
+  // Prometheus text exposition of the same figures.
+  std::string metrics_text() const;
+
+  // Control thread (tests): commits every assigned partition's watermark now.
+  void commit_all();
+  const Watermarks& watermarks() const { return wm_; }
+
+ private:
+  PolicyConsumer(const ConsumerOptions& o, PolicyStore& store, const Log& log);
+  static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* parts, void* opaque);
+  static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  static int stats_cb(rd_kafka_t* rk, char* json, size_t len, void* opaque);
+  void on_assign(rd_kafka_topic_partition_list_t* parts);
+  void on_revoke(rd_kafka_topic_partition_list_t* parts, bool lost);
+  void handle(rd_kafka_message_t* m);
+  void commit(const std::vector<TopicPartition>& tps);
+  void update_gauges();
+  void update_readiness();
+  void periodic();
+
+  ConsumerOptions opt_;
+  PolicyStore& store_;
+  const Log& log_;
+  Watermarks wm_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<Producer> dlq_;
+  rd_kafka_t* rk_ = nullptr;
+  ConsumerGauges gauges_;
+  Status fatal_;
+  bool closed_ = false;
+  bool ever_ready_ = false;
+  std::map<TopicPartition, bool> caught_up_;   // assigned partitions
+  std::map<TopicPartition, int64_t> committed_;
+  mutable std::mutex lag_mu_;
+  std::map<std::string, int64_t> lag_;          // guarded by lag_mu_
+  std::chrono::steady_clock::time_point last_commit_, last_stats_, last_gauges_;
+  bool dirty_ = false;  // consumed since the last commit
+  // Last record's partition, cached to avoid a string per message.
+  const rd_kafka_topic_t* last_rkt_ = nullptr;
+  int32_t last_partition_ = -1;
+  TopicPartition last_tp_;
+};
+
+// The default consumer group id: "policysync-" + host name (SPEC §5.6).
+std::string default_group_id();
+
+}  // namespace policysync::kafka
