@@ -1,0 +1,382 @@
+// SPEC §5 and §6 through librdkafka's in-process mock cluster: the consumer's
+// commits, restart, rebalance, readiness, broker loss and dead-letter copies,
+// plus the kafka_consumer program itself (demo, signals, errors).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include "http/admin_server.h"
+#include "kafka/mock_cluster.h"
+#include "kafka/policy_consumer.h"
+#include "kafka_test_util.h"
+#include "policysync/reader.h"
+
+namespace policysync {
+namespace {
+
+using testing::Child;
+using testing::committed_offset;
+using testing::free_port;
+using testing::http_get;
+using testing::lookup_action;
+using testing::produce;
+using testing::wait_until;
+
+const std::string kConsumerBin = KAFKA_CONSUMER_BIN;
+
+std::string begin(const std::string& g) { return R"({"type":"BEGIN_SYNC","group_id":")" + g + R"("})"; }
+std::string add(const std::string& g, const std::string& d) {
+  return R"({"type":"ADD_DOMAIN","group_id":")" + g + R"(","domain":")" + d + R"(","action":"blacklist"})";
+}
+std::string complete(const std::string& g, int count) {
+  return R"({"type":"SYNC_COMPLETE","group_id":")" + g + R"(","count":)" + std::to_string(count) + "}";
+}
+
+class MockTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(kafka::MockCluster::create(1, &cluster_).ok());
+    brokers_ = cluster_->bootstraps();
+  }
+  std::string tmp(const std::string& name) const {
+    return ::testing::TempDir() + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" + name;
+  }
+  std::unique_ptr<kafka::MockCluster> cluster_;
+  std::string brokers_;
+};
+
+// ---- kafka_consumer, the program ------------------------------------------
+
+TEST(ProgramTest, DemoPrintsTheSeedsLinesAndNoPartialSync) {
+  Child demo(kConsumerBin, {"--demo"}, ::testing::TempDir() + "/demo.out");
+  ASSERT_EQ(demo.wait(), 0) << demo.output();
+  const std::string out = demo.output();
+  for (const char* line : {
+           "=== Module 20: Kafka Consumer (Policy Sync) ===",
+           "[BEGIN_SYNC] group=enterprise_a — building pending table",
+           "[ADD_DOMAIN] group=enterprise_a domain=google.com action=whitelist",
+           "[ADD_DOMAIN] group=enterprise_a domain=facebook.com action=blacklist",
+           "[SYNC_COMPLETE] group=enterprise_a — 5 domains now active",
+           "Policy lookup verification:",
+           "[enterprise_a] google.com → WHITELIST",
+           "[enterprise_a] facebook.com → BLACKLIST",
+           "[enterprise_a] youtube.com → NOT FOUND (removed)",
+           "WITH SYNC_COMPLETE (buffered apply, one atomic swap) 0 of ",
+       })
+    EXPECT_NE(out.find(line), std::string::npos) << "missing: " << line << "\n" << out;
+}
+
+struct BadArgs {
+  std::vector<std::string> args;
+  const char* message;
+};
+
+class ProgramErrorTest : public ::testing::TestWithParam<BadArgs> {};
+
+TEST_P(ProgramErrorTest, OneClearLineAndNonZeroExit) {
+  Child c(kConsumerBin, GetParam().args, ::testing::TempDir() + "/err.out");
+  EXPECT_EQ(c.wait(), 2);
+  const std::string out = c.output();
+  EXPECT_NE(out.find(GetParam().message), std::string::npos) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ProgramErrorTest,
+    ::testing::Values(
+        BadArgs{{"127.0.0.1:1", "t", "-X", "no.such.property=1"}, "No such configuration property"},
+        BadArgs{{"127.0.0.1:1", "t", "--on-invalid=maybe"}, "--on-invalid takes abort or skip"},
+        BadArgs{{"127.0.0.1:1", "t", "--bogus"}, "unknown option --bogus"},
+        BadArgs{{"127.0.0.1:1"}, "need BROKERS TOPIC"},
+        BadArgs{{"127.0.0.1:1", "t", "--config", "/nonexistent.properties"}, "cannot read /nonexistent.properties"},
+        BadArgs{{"127.0.0.1:1", "t", "--stats-interval", "x"}, "--stats-interval needs a number"}));
+
+TEST_F(MockTest, SecretsNeverAppearInErrors) {
+  Child c(kConsumerBin, {brokers_, "t", "-X", "sasl.password=hunter2", "-X", "bogus.prop=1"},
+          tmp("secret.out"));
+  EXPECT_EQ(c.wait(), 2);
+  EXPECT_EQ(c.output().find("hunter2"), std::string::npos) << c.output();
+}
+
+// SPEC §5.2 and §5.3: two groups' syncs interleaved on one partition, the
+// consumer SIGKILLed between them and restarted.
+TEST_F(MockTest, KilledBetweenInterleavedSyncsLosesNothing) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  produce(brokers_, "policy", "k",
+          {begin("a"), add("a", "a1.com"), begin("b"), add("b", "b1.com"), add("a", "a2.com"),
+           complete("a", 2)});  // offsets 0..5; b's sync is open from offset 2
+  const int port = free_port();
+  // A short session timeout: the killed instance leaves no static membership
+  // behind, so its restart waits for the broker to expire it.
+  const std::vector<std::string> args = {brokers_, "policy", "--group", "dp1", "--metrics-port",
+                                         std::to_string(port), "--stats-interval", "0",
+                                         "-X", "session.timeout.ms=6000"};
+  {
+    Child c(kConsumerBin, args, tmp("run1.out"));
+    ASSERT_TRUE(wait_until([&] { return lookup_action(port, "a", "a2.com") == "blacklist"; }))
+        << c.output();
+    EXPECT_EQ(lookup_action(port, "a", "a1.com"), "blacklist");
+    EXPECT_EQ(lookup_action(port, "b", "b1.com"), "none") << "b's sync is still open";
+    // The seed would have committed 6 here and lost b's BEGIN_SYNC.
+    ASSERT_TRUE(wait_until([&] { return committed_offset(brokers_, "dp1", "policy", 0) == 2; }))
+        << "committed " << committed_offset(brokers_, "dp1", "policy", 0);
+    c.signal(SIGKILL);
+    EXPECT_EQ(c.wait(), 128 + SIGKILL);
+  }
+  produce(brokers_, "policy", "k", {add("b", "b2.com"), complete("b", 2)});  // offsets 6, 7
+  Child c(kConsumerBin, args, tmp("run2.out"));
+  int status = 0;
+  ASSERT_TRUE(wait_until([&] { http_get(port, "/readyz", &status); return status == 200; }))
+      << c.output();
+  ASSERT_TRUE(wait_until([&] { return lookup_action(port, "b", "b2.com") == "blacklist"; }));
+  // Restarted from the beginning, not from the committed offset 2 (which
+  // would have skipped a's BEGIN_SYNC and a1.com).
+  for (const auto& [g, d] : std::vector<std::pair<std::string, std::string>>{
+           {"a", "a1.com"}, {"a", "a2.com"}, {"b", "b1.com"}, {"b", "b2.com"}})
+    EXPECT_EQ(lookup_action(port, g, d), "blacklist") << g << " " << d;
+  ASSERT_TRUE(wait_until([&] { return committed_offset(brokers_, "dp1", "policy", 0) == 8; }));
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(), 0) << c.output();
+  EXPECT_NE(c.output().find("ready: 1 partitions caught up"), std::string::npos) << c.output();
+}
+
+// ---- in-process consumers ---------------------------------------------------
+
+// A PolicyConsumer with its own store and log. Polled either from the test
+// thread (pump) or, where several must run at once, from a thread of its own
+// (start/stop); the test then reads only atomics and lookups until stop().
+struct Instance {
+  PolicyStore store;
+  mutable std::mutex mu;
+  std::vector<std::string> lines;  // guarded by mu
+  Log log{[this](LogLevel, std::string_view m) {
+    std::lock_guard<std::mutex> g(mu);
+    lines.emplace_back(m);
+  }};
+  std::unique_ptr<kafka::PolicyConsumer> consumer;
+  std::atomic<bool> stop_flag{false};
+  std::thread thread;
+
+  Instance(const std::string& brokers, const std::string& topic, const std::string& group,
+           kafka::Properties props = {}, std::string dlq = "") {
+    kafka::ConsumerOptions o;
+    o.brokers = brokers;
+    o.topic = topic;
+    o.group_id = group;
+    o.stats_interval_s = 0;
+    o.dlq_topic = std::move(dlq);
+    o.properties = std::move(props);
+    // The mock coordinator holds every rebalance until the session timeout
+    // (less a second) has passed, even after an explicit LeaveGroup; a short
+    // one keeps these tests quick. The real broker's handover is tested in
+    // tests/kafka_real.
+    o.properties.emplace_back("session.timeout.ms", "6000");
+    Status s = kafka::PolicyConsumer::create(o, store, log, &consumer);
+    EXPECT_TRUE(s.ok()) << s.to_string();
+  }
+  ~Instance() { stop(); }
+  void start() {
+    thread = std::thread([this] {
+      Status s = consumer->run(stop_flag);
+      EXPECT_TRUE(s.ok()) << s.to_string();
+      consumer->close();
+    });
+  }
+  void stop() {
+    stop_flag = true;
+    if (thread.joinable()) thread.join();
+  }
+  uint64_t assigned() const { return consumer->gauges().assigned.load(); }
+  std::string dump() const {
+    std::lock_guard<std::mutex> g(mu);
+    std::string out;
+    for (const auto& l : lines) out += "  " + l + "\n";
+    return out;
+  }
+  bool logged(const std::string& needle) const {
+    std::lock_guard<std::mutex> g(mu);
+    for (const auto& l : lines)
+      if (l.find(needle) != std::string::npos) return true;
+    return false;
+  }
+};
+
+// Polls every instance from this thread until `cond` holds (30 s at most).
+bool pump(const std::vector<Instance*>& all, const std::function<bool()>& cond,
+          std::chrono::seconds limit = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!cond()) {
+    for (Instance* i : all)
+      if (i->consumer) EXPECT_TRUE(i->consumer->poll_once(10).ok());
+    if (std::chrono::steady_clock::now() > deadline) return false;
+  }
+  return true;
+}
+
+Action lookup(const PolicyStore& store, const std::string& g, const std::string& d) {
+  Reader r(store);
+  return r.lookup(g, d).action;
+}
+
+TEST_F(MockTest, RevocationMidSyncDiscardsTheSyncAndNeverCommitsPastItsBegin) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  produce(brokers_, "policy", "g", {add("z", "z.com"), begin("g"), add("g", "x.com")});
+  Instance a(brokers_, "policy", "shared");
+  ASSERT_TRUE(pump({&a}, [&] { return a.store.has_open_sync("g"); }));
+  a.start();
+  Instance b(brokers_, "policy", "shared");
+  b.start();
+  // B's join revokes A's partition (eager): A commits the safe watermark (the
+  // BEGIN_SYNC at offset 1) and discards its open sync.
+  ASSERT_TRUE(wait_until([&] { return a.logged("revoked 1 partitions"); })) << a.dump();
+  ASSERT_TRUE(wait_until([&] {
+    return a.assigned() + b.assigned() == 1 && (a.consumer->ready() || b.consumer->ready());
+  })) << "A:\n" << a.dump() << "B:\n" << b.dump();
+  // The mock coordinator refuses commits while the group rebalances (a real
+  // broker takes them: tests/kafka_real); either way nothing past the
+  // BEGIN_SYNC of the open sync is ever committed.
+  const int64_t committed = committed_offset(brokers_, "shared", "policy", 0);
+  EXPECT_TRUE(committed == 1 || committed == -1001) << committed;
+  produce(brokers_, "policy", "g", {complete("g", 1)});
+  Instance* owner = a.assigned() == 1 ? &a : &b;
+  Instance* other = owner == &a ? &b : &a;
+  ASSERT_TRUE(wait_until([&] { return lookup(owner->store, "g", "x.com") == Action::kBlacklist; }));
+  a.stop();
+  b.stop();
+  EXPECT_EQ(lookup(owner->store, "z", "z.com"), Action::kBlacklist);
+  EXPECT_EQ(lookup(a.store, "z", "z.com"), Action::kBlacklist) << "A keeps its active tables";
+  EXPECT_FALSE(other->store.has_open_sync("g"));
+  EXPECT_EQ(lookup(other->store, "g", "x.com"), Action::kNone) << "never half-applied";
+  EXPECT_LE(committed_offset(brokers_, "shared", "policy", 0), 4);
+}
+
+class RebalanceTest : public MockTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(RebalanceTest, ClosedConsumersPartitionsMoveToTheOtherWithEverySyncWhole) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 2).ok());
+  const kafka::Properties props = {{"partition.assignment.strategy", GetParam()}};
+  std::vector<std::string> groups;
+  for (int i = 0; i < 8; ++i) {
+    const std::string g = "g" + std::to_string(i);
+    groups.push_back(g);
+    produce(brokers_, "policy", g, {begin(g), add(g, g + ".com"), complete(g, 1)});
+  }
+  Instance a(brokers_, "policy", "sharded", props);
+  Instance b(brokers_, "policy", "sharded", props);
+  a.start();
+  b.start();
+  ASSERT_TRUE(wait_until([&] {
+    return a.assigned() == 1 && b.assigned() == 1 && a.consumer->ready() && b.consumer->ready();
+  })) << "each consumer owns one partition\nA:\n" << a.dump() << "B:\n" << b.dump();
+  b.stop();  // run() returns, close() commits and leaves the group
+  ASSERT_TRUE(wait_until([&] { return a.assigned() == 2 && a.consumer->ready(); }))
+      << "A:\n" << a.dump() << "B:\n" << b.dump();
+  for (const auto& g : groups) EXPECT_EQ(lookup(a.store, g, g + ".com"), Action::kBlacklist) << g;
+  a.stop();
+  EXPECT_EQ(a.store.open_syncs(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, RebalanceTest,
+                         ::testing::Values("range", "cooperative-sticky"));
+
+TEST_F(MockTest, BrokerLossIsRetriedWhileLookupsKeepAnswering) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  produce(brokers_, "policy", "g", {begin("g"), add("g", "old.com"), complete("g", 1)});
+  Instance a(brokers_, "policy", "solo", {{"reconnect.backoff.max.ms", "200"}});
+  ASSERT_TRUE(pump({&a}, [&] { return a.consumer->ready(); }));
+  ASSERT_TRUE(cluster_->broker_down(1).ok());
+  ASSERT_TRUE(pump({&a}, [&] { return a.logged("kafka: "); })) << "the loss is logged";
+  EXPECT_EQ(lookup(a.store, "g", "old.com"), Action::kBlacklist) << "old tables keep answering";
+  ASSERT_TRUE(cluster_->broker_up(1).ok());
+  produce(brokers_, "policy", "g", {begin("g"), add("g", "new.com"), complete("g", 1)});
+  ASSERT_TRUE(pump({&a}, [&] { return lookup(a.store, "g", "new.com") == Action::kBlacklist; }));
+}
+
+TEST_F(MockTest, InvalidMessagesGoToTheDeadLetterTopicBeforeTheirOffsetIsCommitted) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  ASSERT_TRUE(cluster_->create_topic("policy.dlq", 1).ok());
+  produce(brokers_, "policy", "g",
+          {begin("g"), add("g", "ok.com"), add("g", "bad..com"), "{truncated", complete("g", 1)});
+  Instance a(brokers_, "policy", "dlqgroup", {}, "policy.dlq");
+  ASSERT_TRUE(pump({&a}, [&] {
+    return a.consumer->counters().dlq_delivered.load() == 2 && a.consumer->ready();
+  }));
+  // The bad entry aborted g's sync (SPEC §6 default): ok.com is not active.
+  EXPECT_EQ(lookup(a.store, "g", "ok.com"), Action::kNone);
+  a.consumer->commit_all();
+  EXPECT_EQ(committed_offset(brokers_, "dlqgroup", "policy", 0), 5);
+
+  // Read the copies back with a plain consumer.
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[256];
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers_.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "group.id", "reader", err, sizeof(err));
+  rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof(err));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, "policy.dlq", 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(rk, l);
+  rd_kafka_topic_partition_list_destroy(l);
+  std::vector<std::pair<std::string, std::string>> copies;  // reason, source offset
+  ASSERT_TRUE(wait_until([&] {
+    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100)) {
+      rd_kafka_headers_t* h = nullptr;
+      if (!m->err && rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const void* v;
+        size_t n;
+        std::string reason, offset;
+        if (rd_kafka_header_get_last(h, "policysync-reason", &v, &n) == 0) reason.assign(static_cast<const char*>(v), n);
+        if (rd_kafka_header_get_last(h, "policysync-source-offset", &v, &n) == 0) offset.assign(static_cast<const char*>(v), n);
+        copies.emplace_back(reason, offset);
+      }
+      rd_kafka_message_destroy(m);
+    }
+    return copies.size() == 2;
+  }));
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  EXPECT_EQ(copies[0].second, "2");
+  EXPECT_NE(copies[0].first.find("bad_domain"), std::string::npos) << copies[0].first;
+  EXPECT_EQ(copies[1].second, "3");
+  EXPECT_NE(copies[1].first.find("bad_json"), std::string::npos) << copies[1].first;
+}
+
+TEST_F(MockTest, ReadinessMetricsAndLookupOverHttp) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  produce(brokers_, "policy", "g", {begin("g"), add("g", "Example.COM"), complete("g", 1)});
+  Instance a(brokers_, "policy", "httpgroup");
+  AdminHandlers h;
+  h.ready = [&] { return a.consumer->ready(); };
+  h.metrics = [&] { return a.consumer->metrics_text(); };
+  h.store = &a.store;
+  std::unique_ptr<AdminServer> http;
+  ASSERT_TRUE(AdminServer::start("127.0.0.1", 0, h, a.log, &http).ok());
+  int status = 0;
+  http_get(http->port(), "/readyz", &status);
+  EXPECT_EQ(status, 503) << "not ready before the partition is caught up";
+  http_get(http->port(), "/healthz", &status);
+  EXPECT_EQ(status, 200);
+  ASSERT_TRUE(pump({&a}, [&] { return a.consumer->ready(); }));
+  http_get(http->port(), "/readyz", &status);
+  EXPECT_EQ(status, 200);
+  const std::string body = http_get(http->port(), "/lookup?group=g&domain=www.example.com.");
+  EXPECT_NE(body.find(R"("action":"blacklist")"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("source":"suffix")"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("rule":"example.com")"), std::string::npos) << body;
+  http_get(http->port(), "/lookup?group=g&domain=bad..name", &status);
+  EXPECT_EQ(status, 400);
+  ASSERT_TRUE(pump({&a}, [&] { return a.consumer->gauges().entries.load() == 1; }));
+  const std::string metrics = http_get(http->port(), "/metrics");
+  for (const char* m : {"policysync_messages_consumed_total 3", "policysync_ready 1",
+                        "policysync_syncs_total{result=\"completed\"} 1", "policysync_entries 1",
+                        "policysync_messages_applied_total{type=\"ADD_DOMAIN\"} 1"})
+    EXPECT_NE(metrics.find(m), std::string::npos) << m << "\n" << metrics;
+  EXPECT_TRUE(a.logged("ready: 1 partitions caught up"));
+}
+
+}  // namespace
+}  // namespace policysync
