@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <vector>
+
 #include "policysync/domain_name.h"
 #include "policysync/reader.h"
 
@@ -57,24 +59,44 @@ Status AdminServer::start(const std::string& bind, int port, AdminHandlers h, co
   svr.Get("/metrics", [h](const httplib::Request&, httplib::Response& res) {
     res.set_content(h.metrics ? h.metrics() : "", "text/plain; version=0.0.4");
   });
+  // One domain: a verdict object. Several (domain=a&domain=b...): an array,
+  // looked up as one batch, so every verdict comes from one generation of the
+  // group's policy.
   svr.Get("/lookup", [h](const httplib::Request& req, httplib::Response& res) {
     const std::string group = req.get_param_value("group");
-    const std::string domain = req.get_param_value("domain");
-    if (group.empty() || domain.empty()) {
+    const size_t n = req.get_param_value_count("domain");
+    if (group.empty() || n == 0) {
       res.status = 400;
       res.set_content("{\"error\":\"need group and domain parameters\"}\n", "application/json");
       return;
     }
-    std::string name;
-    Status ns = normalize_query(domain, &name);
-    if (!ns.ok()) {
-      res.status = 400;
-      res.set_content("{\"error\":\"" + ns.to_string() + "\"}\n", "application/json");
-      return;
+    std::vector<std::string> names(n);
+    for (size_t i = 0; i < n; ++i) {
+      Status ns = normalize_query(req.get_param_value("domain", i), &names[i]);
+      if (!ns.ok()) {
+        res.status = 400;
+        res.set_content("{\"error\":\"" + ns.to_string() + "\"}\n", "application/json");
+        return;
+      }
     }
-    Reader reader(*h.store);  // this request's RCU registration
-    const Verdict v = reader.lookup(group, name);
-    res.set_content(verdict_json(group, name, v) + "\n", "application/json");
+    std::vector<std::string_view> views(names.begin(), names.end());
+    std::vector<Verdict> verdicts(n);
+    std::string body;
+    {
+      Reader reader(*h.store);  // this request's RCU registration
+      reader.lookup_batch(reader.find_group(group), views.data(), n, verdicts.data());
+      // Verdict::rule points into RCU-protected memory: format before the
+      // Reader goes away.
+      if (n == 1) {
+        body = verdict_json(group, names[0], verdicts[0]);
+      } else {
+        body = "[";
+        for (size_t i = 0; i < n; ++i)
+          body += (i ? "," : "") + verdict_json(group, names[i], verdicts[i]);
+        body += "]";
+      }
+    }
+    res.set_content(body + "\n", "application/json");
   });
   if (port == 0) {
     s->port_ = svr.bind_to_any_port(bind.c_str());

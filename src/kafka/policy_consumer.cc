@@ -452,6 +452,8 @@ std::string PolicyConsumer::metrics_text() const {
   metric("policysync_commits_total", "counter", "Synchronous offset commits.");
   line("policysync_commits_total", ld(gauges_.commits));
   line("policysync_commit_failures_total", ld(gauges_.commit_failures));
+  metric("policysync_assigned_partitions", "gauge", "Partitions this instance owns.");
+  line("policysync_assigned_partitions", ld(gauges_.assigned));
   metric("policysync_ready", "gauge", "1 once every assigned partition is caught up (SPEC 5.5).");
   line("policysync_ready", ready() ? 1 : 0);
   metric("policysync_partition_lag", "gauge", "Consumer lag per partition (librdkafka statistics).");
