@@ -31,8 +31,10 @@ using testing::wait_until;
 const std::string kBin = KAFKA_CONSUMER_BIN;
 
 std::string tmp(const std::string& name) {
-  return ::testing::TempDir() + "/" +
-         ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" + name;
+  std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  for (char& c : test)
+    if (c == '/') c = '_';  // parameterised tests: "Name/0"
+  return ::testing::TempDir() + "/" + test + "-" + name;
 }
 
 // Produces "key|json" lines with kcat, a client nobody here wrote.
@@ -44,10 +46,11 @@ void kcat_produce(const std::string& topic, const std::vector<std::pair<std::str
     for (const auto& [k, v] : msgs) out << k << "|" << v << "\n";
   }
   int st = 0;
-  sh("kcat -P -b " + Broker::get().bootstrap + " -t " + topic + " -K '|' -X enable.idempotence=true " +
-         extra + " -l " + file + " 2>&1",
-     &st);
-  ASSERT_EQ(st, 0);
+  const std::string out =
+      sh("kcat -P -b " + Broker::get().bootstrap + " -t " + topic + " -K '|' -X enable.idempotence=true " +
+             extra + " -l " + file + " 2>&1",
+         &st);
+  ASSERT_EQ(st, 0) << out;
 }
 
 std::string begin(const std::string& g) { return R"({"type":"BEGIN_SYNC","group_id":")" + g + R"("})"; }
@@ -214,6 +217,208 @@ TEST(RealBrokerTest, KilledAtRandomPointsTwentyTimesEndsInTheUninterruptedState)
   checker.join();
   EXPECT_GT(checks.load(), 0);
   EXPECT_EQ(partial.load(), 0) << "a lookup saw a partial sync";
+}
+
+
+// 3. The broker stopped for 30 s mid-stream: lookups keep answering from the
+// old tables, the consumer resumes, nothing is lost.
+TEST(RealBrokerTest, BrokerStoppedThirtySecondsMidStream) {
+  create_topic("outage", 1);
+  kcat_produce("outage", {{"g", begin("g")}, {"g", add("g", "before.test")}, {"g", complete("g", 1)},
+                          {"h", begin("h")}, {"h", add("h", "h1.test")}});  // h's sync spans the outage
+  const int port = free_port();
+  Child c(kBin, consumer_args("outage", "outage-dp", port, {"--workers", "2", "--worker-group", "g"}),
+          tmp("consumer.out"));
+  ASSERT_TRUE(wait_until([&] { return ready(port); })) << c.output();
+  const Broker& b = Broker::get();
+  int st = 0;
+  sh(b.script() + " stop " + b.dir, &st);
+  ASSERT_EQ(st, 0);
+  // Thirty seconds without a broker (the scenario's length, not a wait for
+  // anything): every lookup still answers from the tables held.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int answered = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_EQ(lookup_action(port, "g", "before.test"), "blacklist");
+    ++answered;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(c.running()) << c.output();
+  sh(b.script() + " restart " + b.dir, &st);
+  ASSERT_EQ(st, 0);
+  kcat_produce("outage", {{"h", add("h", "h2.test")}, {"h", complete("h", 2)},
+                          {"g", add("g", "after.test")}});
+  ASSERT_TRUE(wait_until([&] { return lookup_action(port, "g", "after.test") == "blacklist"; },
+                         std::chrono::seconds(60)))
+      << c.output();
+  EXPECT_EQ(lookup_action(port, "h", "h1.test"), "blacklist") << "the sync begun before the outage";
+  EXPECT_EQ(lookup_action(port, "h", "h2.test"), "blacklist");
+  EXPECT_EQ(lookup_action(port, "g", "before.test"), "blacklist");
+  EXPECT_GT(answered, 50);
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(), 0) << c.output();
+}
+
+// 4. Two consumers share a group (the sharded shape).
+class SharedGroupTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(SharedGroupTest, GracefulCloseHandsOverWithinSecondsAndKillWithinSessionTimeout) {
+  const std::string topic = std::string("shared-") + (GetParam()[0] == 'r' ? "eager" : "coop");
+  const std::string group = topic + "-dp";
+  create_topic(topic, 4);
+  std::vector<std::pair<std::string, std::string>> msgs;
+  for (int i = 0; i < 8; ++i) {
+    const std::string g = "grp" + std::to_string(i);
+    msgs.push_back({g, begin(g)});
+    msgs.push_back({g, add(g, g + ".test")});
+    msgs.push_back({g, complete(g, 1)});
+  }
+  kcat_produce(topic, msgs);
+  const int pa = free_port(), pb = free_port();
+  const std::vector<std::string> common = {"-X", std::string("partition.assignment.strategy=") + GetParam(),
+                                           "-X", "session.timeout.ms=45000"};
+  Child a(kBin, consumer_args(topic, group, pa, common), tmp("a.out"));
+  auto b = std::make_unique<Child>(kBin, consumer_args(topic, group, pb, common), tmp("b.out"));
+  ASSERT_TRUE(wait_until([&] {
+    return metric(pa, "policysync_assigned_partitions") == 2 &&
+           metric(pb, "policysync_assigned_partitions") == 2 && ready(pa) && ready(pb);
+  })) << a.output() << b->output();
+  // Graceful: B leaves the group at once; A owns all four well before the
+  // 45 s session timeout would have expired B.
+  b->signal(SIGTERM);
+  EXPECT_EQ(b->wait(), 0);
+  ASSERT_TRUE(wait_until([&] { return metric(pa, "policysync_assigned_partitions") == 4 && ready(pa); },
+                         std::chrono::seconds(15)))
+      << a.output();
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(lookup_action(pa, "grp" + std::to_string(i), "grp" + std::to_string(i) + ".test"), "blacklist");
+  // Killed: B' dies without leaving; A gets its partitions once the (here
+  // 10 s) session times out.
+  b = std::make_unique<Child>(kBin, consumer_args(topic, group, pb, {"-X", std::string("partition.assignment.strategy=") + GetParam(), "-X", "session.timeout.ms=10000"}),
+                              tmp("b2.out"));
+  ASSERT_TRUE(wait_until([&] { return metric(pb, "policysync_assigned_partitions") == 2 && ready(pb); },
+                         std::chrono::seconds(60)))
+      << b->output();
+  b->signal(SIGKILL);
+  b->wait();
+  ASSERT_TRUE(wait_until([&] { return metric(pa, "policysync_assigned_partitions") == 4 && ready(pa); },
+                         std::chrono::seconds(40)))
+      << a.output();
+  EXPECT_EQ(metric(pa, "policysync_open_syncs"), 0);
+  a.signal(SIGTERM);
+  EXPECT_EQ(a.wait(), 0) << a.output();
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, SharedGroupTest, ::testing::Values("range", "cooperative-sticky"));
+
+// 5. Security: SASL_SSL with SCRAM-SHA-512 and a CA made by openssl.
+struct SecurityCase {
+  const char* name;
+  bool right_password;
+  bool right_ca;
+  int exit_code;
+  const char* message;
+};
+
+class SecurityTest : public ::testing::TestWithParam<SecurityCase> {};
+
+TEST_P(SecurityTest, ConnectsOrFailsWithOneClearLine) {
+  const SecurityCase& sc = GetParam();
+  const Broker& b = Broker::get();
+  create_topic("secure", 1);
+  std::string other_ca = tmp("other-ca.pem");
+  sh("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other -keyout " + tmp("o.key") +
+     " -out " + other_ca + " 2>/dev/null");
+  const std::string password = sc.right_password ? b.password : "wrong-" + b.password;
+  const int port = free_port();
+  Child c(kBin,
+          {b.secure_bootstrap, "secure", "--group", "secure-dp", "--metrics-port", std::to_string(port),
+           "-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=SCRAM-SHA-512", "-X",
+           "sasl.username=" + b.user, "-X", "sasl.password=" + password, "-X",
+           "ssl.ca.location=" + (sc.right_ca ? b.ca : other_ca)},
+          tmp("consumer.out"));
+  if (sc.exit_code == 0) {
+    kcat_produce("secure", {{"s", begin("s")}, {"s", add("s", "secret.test")}, {"s", complete("s", 1)}});
+    ASSERT_TRUE(wait_until([&] { return lookup_action(port, "s", "secret.test") == "blacklist"; }))
+        << c.output();
+    c.signal(SIGTERM);
+  }
+  EXPECT_EQ(c.wait(), sc.exit_code) << c.output();
+  const std::string out = c.output();
+  EXPECT_NE(out.find(sc.message), std::string::npos) << out;
+  EXPECT_EQ(out.find(b.password), std::string::npos) << "the password leaked into the log";
+  if (sc.exit_code != 0) {
+    // One clear final line, and no retry storm before it.
+    size_t finals = 0;
+    for (size_t at = out.find("kafka_consumer: fatal:"); at != std::string::npos; at = out.find("kafka_consumer: fatal:", at + 1)) ++finals;
+    EXPECT_EQ(finals, 1u) << out;
+    size_t failures = 0;
+    for (size_t at = out.find("FAIL|"); at != std::string::npos; at = out.find("FAIL|", at + 1)) ++failures;
+    EXPECT_LE(failures, 3u) << out;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, SecurityTest,
+    ::testing::Values(SecurityCase{"ok", true, true, 0, "ready: 1 partitions caught up"},
+                      SecurityCase{"wrong_password", false, true, 1, "_AUTHENTICATION"},
+                      SecurityCase{"unknown_ca", true, false, 1, "certificate verify failed"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// 6. A corpus of bad input through kcat: the consumer survives, state is as
+// SPEC §6 says, the dead-letter topic holds each bad message with its reason.
+TEST(RealBrokerTest, BadInputCorpusThroughKcat) {
+  create_topic("dirty", 1);
+  create_topic("dirty.dlq", 1);
+  const std::string big(70000, 'x');
+  const std::vector<std::pair<std::string, std::string>> msgs = {
+      {"g", begin("g")},                                                          // 0
+      {"g", add("g", "good.test")},                                               // 1
+      {"g", complete("g", 1)},                                                    // 2: g = {good}
+      {"g", R"({"type":"ADD_DOMAIN","group_id":"g","domain":"x.test")"},           // 3 truncated
+      {"g", R"({"type":"ADD_DOMAIN","group_id":"g","domain":7,"action":"allow"})"},  // 4 wrong type
+      {"g", R"({"type":"EXPLODE","group_id":"g"})"},                              // 5 unknown type
+      {"g", add("g", "bad..test")},                                               // 6 invalid domain
+      {"g", add("g", std::string(300, 'a') + ".test")},                           // 7 over-long
+      {"g", R"({"type":"ADD_DOMAIN","group_id":"g","domain":"big.test","action":"allow","pad":")" + big + "\"}"},  // 8 too large
+      {"g", complete("g", 0)},                                                    // 9 without BEGIN: warning only
+      {"g", begin("g")},                                                          // 10
+      {"g", begin("g")},                                                          // 11 nested: restarts
+      {"g", add("g", "mismatch.test")},                                           // 12
+      {"g", complete("g", 5)},                                                    // 13 count mismatch: aborted
+      {"g", begin("g")},                                                          // 14
+      {"g", add("g", "poisoned.test")},                                           // 15
+      {"g", add("g", "bad..again")},                                              // 16 aborts the sync
+      {"g", complete("g", 2)},                                                    // 17 closes it, no swap
+      {"m", R"({"type":"ADD_MALICIOUS","domain":"evil.test","category":"0x10"})"},  // 18 fine
+  };
+  kcat_produce("dirty", msgs, "-X message.max.bytes=200000");
+  const int port = free_port();
+  Child c(kBin, consumer_args("dirty", "dirty-dp", port, {"--dlq-topic", "dirty.dlq"}), tmp("consumer.out"));
+  ASSERT_TRUE(wait_until([&] { return ready(port) && lookup_action(port, "g", "evil.test") == "malicious"; }))
+      << c.output();
+  EXPECT_EQ(lookup_action(port, "g", "good.test"), "blacklist") << "the last good policy stays";
+  for (const char* d : {"mismatch.test", "poisoned.test", "x.test", "big.test"})
+    EXPECT_EQ(lookup_action(port, "g", d), "none") << d;
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(), 0) << c.output();
+  const std::string out = c.output();
+  for (const char* line : {"invalid message dirty/0@3: bad_json", "invalid message dirty/0@4: wrong_type",
+                           "invalid message dirty/0@5: unknown_type", "invalid message dirty/0@6: bad_domain",
+                           "invalid message dirty/0@7: bad_domain", "invalid message dirty/0@8: too_large",
+                           "SYNC_COMPLETE without BEGIN_SYNC: group=g at dirty/0@9",
+                           "sync restarted: group=g at dirty/0@11", "sync aborted: group=g at dirty/0@13",
+                           "invalid message dirty/0@16: bad_domain"})
+    EXPECT_NE(out.find(line), std::string::npos) << line << "\n" << out;
+  // The dead-letter copies, read with kcat: reason and source offset in headers.
+  const std::string dlq = sh("kcat -C -b " + Broker::get().bootstrap +
+                             " -t dirty.dlq -e -q -f '%h\\n' -X fetch.message.max.bytes=200000 2>/dev/null");
+  for (const char* want : {"policysync-source-offset=3", "policysync-source-offset=4", "policysync-source-offset=5",
+                           "policysync-source-offset=6", "policysync-source-offset=7", "policysync-source-offset=8",
+                           "policysync-source-offset=16", "policysync-reason=too_large"})
+    EXPECT_NE(dlq.find(want), std::string::npos) << want << "\n" << dlq;
+  // Every offset, the invalid ones included, committed once handled.
+  EXPECT_EQ(group_offsets("dirty-dp", "dirty")[0].first, 19);
 }
 
 }  // namespace
