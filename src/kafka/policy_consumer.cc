@@ -192,7 +192,7 @@ void PolicyConsumer::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
       rd_kafka_assign(rk, nullptr);
     }
   }
-  self->update_readiness();
+  if (!self->closing_) self->update_readiness();  // no "ready" news while shutting down
 }
 
 void PolicyConsumer::on_assign(rd_kafka_topic_partition_list_t* parts) {
@@ -372,6 +372,7 @@ void PolicyConsumer::close() {
     if (!s.ok()) log_.error("dead-letter flush: " + s.to_string());
   }
   if (fatal_.ok()) commit(wm_.partitions());
+  closing_ = true;
   // Leaves the group at once (no session.timeout.ms wait for the others);
   // the final revocation goes through rebalance_cb.
   rd_kafka_consumer_close(rk_);

@@ -123,6 +123,7 @@ class PolicyConsumer {
   ConsumerGauges gauges_;
   Status fatal_;
   bool closed_ = false;
+  bool closing_ = false;  // inside close(): the final revocation is not news
   bool ever_ready_ = false;
   std::map<TopicPartition, bool> caught_up_;   // assigned partitions
   std::map<TopicPartition, int64_t> committed_;

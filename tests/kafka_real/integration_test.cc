@@ -339,7 +339,7 @@ TEST_P(SecurityTest, ConnectsOrFailsWithOneClearLine) {
           tmp("consumer.out"));
   if (sc.exit_code == 0) {
     kcat_produce("secure", {{"s", begin("s")}, {"s", add("s", "secret.test")}, {"s", complete("s", 1)}});
-    ASSERT_TRUE(wait_until([&] { return lookup_action(port, "s", "secret.test") == "blacklist"; }))
+    ASSERT_TRUE(wait_until([&] { return ready(port) && lookup_action(port, "s", "secret.test") == "blacklist"; }))
         << c.output();
     c.signal(SIGTERM);
   }
