@@ -82,6 +82,19 @@ inline uint64_t chain_label(uint64_t right, uint64_t label_hash) {
   return mum(right ^ label_hash, kK2);
 }
 
+// Given a name's label starts (starts[0] = 0), the hash of every suffix,
+// right to left. `name` must have kHashPadding readable bytes after n.
+inline void hash_suffixes(const char* name, int n, int labels, const uint8_t* starts,
+                          uint64_t* hashes) {
+  uint64_t h = process_hash_seed();
+  int end = n;
+  for (int k = labels - 1; k >= 0; --k) {
+    h = chain_label(h, hash_label(name + starts[k], end - starts[k]));
+    hashes[k] = h;
+    end = starts[k] - 1;
+  }
+}
+
 // Splits a normalised name into suffixes and hashes each. starts[k] is the
 // offset of suffix k (k = 0: the whole name; k = labels-1: the last label),
 // hashes[k] its hash. `name` must have kHashPadding readable bytes after n.
@@ -104,13 +117,7 @@ inline int suffix_hashes(const char* name, int n, uint8_t* starts, uint64_t* has
   for (int i = 0; i < n; ++i)
     if (name[i] == '.') starts[labels++] = static_cast<uint8_t>(i + 1);
 #endif
-  uint64_t h = process_hash_seed();
-  int end = n;
-  for (int k = labels - 1; k >= 0; --k) {
-    h = chain_label(h, hash_label(name + starts[k], end - starts[k]));
-    hashes[k] = h;
-    end = starts[k] - 1;
-  }
+  hash_suffixes(name, n, labels, starts, hashes);
   return labels;
 }
 

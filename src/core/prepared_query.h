@@ -74,13 +74,7 @@ struct PreparedQuery {
     // The padding after the name is zero again (the lower-casing stored 16
     // bytes per block, all of them zero or name bytes).
     n = total;
-    uint64_t h = process_hash_seed();
-    int end = n;
-    for (int k = labels - 1; k >= 0; --k) {
-      h = chain_label(h, hash_label(name + starts[k], end - starts[k]));
-      hashes[k] = h;
-      end = starts[k] - 1;
-    }
+    hash_suffixes(name, n, labels, starts, hashes);
     return true;
 #else
     n = normalize_query_ascii(qname, name);

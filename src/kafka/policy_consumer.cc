@@ -171,28 +171,22 @@ void PolicyConsumer::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   self->gauges_.rebalances.fetch_add(1, std::memory_order_relaxed);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     self->on_assign(parts);
-    if (cooperative) {
-      if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts)) {
-        self->log_.error(std::string("incremental_assign: ") + rd_kafka_error_string(e));
-        rd_kafka_error_destroy(e);
-      }
-    } else {
-      rd_kafka_assign(rk, parts);
-    }
+    if (cooperative) self->log_error("incremental_assign", rd_kafka_incremental_assign(rk, parts));
+    else rd_kafka_assign(rk, parts);
   } else {
     // Revoked (or an error): commit what is safe, drop open syncs, keep tables.
     self->on_revoke(parts, err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS ||
                                rd_kafka_assignment_lost(rk));
-    if (cooperative) {
-      if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts)) {
-        self->log_.error(std::string("incremental_unassign: ") + rd_kafka_error_string(e));
-        rd_kafka_error_destroy(e);
-      }
-    } else {
-      rd_kafka_assign(rk, nullptr);
-    }
+    if (cooperative) self->log_error("incremental_unassign", rd_kafka_incremental_unassign(rk, parts));
+    else rd_kafka_assign(rk, nullptr);
   }
   if (!self->closing_) self->update_readiness();  // no "ready" news while shutting down
+}
+
+void PolicyConsumer::log_error(const char* what, rd_kafka_error_t* e) {
+  if (e == nullptr) return;
+  log_.error(std::string(what) + ": " + rd_kafka_error_string(e));
+  rd_kafka_error_destroy(e);
 }
 
 void PolicyConsumer::on_assign(rd_kafka_topic_partition_list_t* parts) {

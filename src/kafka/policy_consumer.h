@@ -105,6 +105,7 @@ class PolicyConsumer {
                            rd_kafka_topic_partition_list_t* parts, void* opaque);
   static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   static int stats_cb(rd_kafka_t* rk, char* json, size_t len, void* opaque);
+  void log_error(const char* what, rd_kafka_error_t* e);  // and destroys e
   void on_assign(rd_kafka_topic_partition_list_t* parts);
   void on_revoke(rd_kafka_topic_partition_list_t* parts, bool lost);
   void handle(rd_kafka_message_t* m);

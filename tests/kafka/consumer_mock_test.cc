@@ -254,6 +254,19 @@ TEST_F(MockTest, RevocationMidSyncDiscardsTheSyncAndNeverCommitsPastItsBegin) {
   EXPECT_LE(committed_offset(brokers_, "shared", "policy", 0), 4);
 }
 
+// Regression: closing before the partitions were caught up used to log
+// "ready: 0 partitions caught up" from the final revocation.
+TEST_F(MockTest, ClosingBeforeCaughtUpIsNotReported) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  produce(brokers_, "policy", "g", {begin("g"), add("g", "x.com"), complete("g", 1)});
+  Instance a(brokers_, "policy", "early");
+  ASSERT_TRUE(pump({&a}, [&] { return a.assigned() == 1; }));
+  const bool was_ready = a.consumer->ready();
+  a.consumer->close();
+  EXPECT_TRUE(a.logged("consumer closed"));
+  if (!was_ready) EXPECT_FALSE(a.logged("ready: ")) << a.dump();
+}
+
 class RebalanceTest : public MockTest, public ::testing::WithParamInterface<const char*> {};
 
 TEST_P(RebalanceTest, ClosedConsumersPartitionsMoveToTheOtherWithEverySyncWhole) {
