@@ -8,7 +8,7 @@ BUILD     ?= build
 FUZZ_SECS ?= 60
 CMAKE_GEN := -G Ninja
 
-.PHONY: deps build demo test test-plain test-tsan test-asan test-fuzz bench bench-e2e format clean
+.PHONY: deps build demo test test-plain test-tsan test-asan test-fuzz bench bench-e2e format format-check clean
 
 deps:
 	@scripts/install-deps
@@ -20,7 +20,7 @@ build: deps
 demo: build
 	$(BUILD)/apps/kafka_consumer --demo
 
-test: deps test-plain test-tsan test-asan test-fuzz
+test: deps format-check test-plain test-tsan test-asan test-fuzz
 	@echo "make test: all suites passed"
 
 test-plain: build
@@ -54,6 +54,10 @@ bench-e2e: bench
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')
+
+format-check: deps
+	clang-format --dry-run --Werror $$(git ls-files '*.h' '*.cc')
+	@echo "format-check: clang-format clean"
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-tsan $(BUILD)-asan $(BUILD)-fuzz $(BUILD)-bench

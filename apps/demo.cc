@@ -67,7 +67,8 @@ struct PartialCounter {
         Reader reader(store);
         std::vector<std::string> names;
         for (int i = 0; i < kBatch; ++i)
-          names.push_back("d" + std::to_string((i * 131 + t * 17) % kProtocolEntries) + ".protocol.test");
+          names.push_back("d" + std::to_string((i * 131 + t * 17) % kProtocolEntries) +
+                          ".protocol.test");
         std::vector<std::string_view> views(names.begin(), names.end());
         Verdict out[kBatch];
         while (!stop.load(std::memory_order_relaxed)) {
@@ -166,13 +167,15 @@ int run_demo(bool verbose) {
   {
     Reader reader(store);
     const std::pair<const char*, const char*> checks[] = {
-        {"google.com", ""},     {"facebook.com", ""},  {"youtube.com", "(removed)"},
+        {"google.com", ""},     {"facebook.com", ""},   {"youtube.com", "(removed)"},
         {"www.github.com", ""}, {"x1.ads.example", ""}, {"c2.evil.net", ""},
         {"example.org", ""}};
     for (const auto& [name, note] : checks) {
       const Verdict v = reader.lookup(g, name);
-      std::string shown = v.action == Action::kNone ? "NOT FOUND" : upper(std::string(action_name(v.action)));
-      if (*note) shown += std::string(" ") + note;
+      std::string shown =
+          v.action == Action::kNone ? "NOT FOUND" : upper(std::string(action_name(v.action)));
+      if (*note)
+        shown += std::string(" ") + note;
       else if (v.source == MatchSource::kSuffix || v.source == MatchSource::kWildcard)
         shown += " (" + std::string(match_source_name(v.source)) + " rule " +
                  (v.source == MatchSource::kWildcard ? "*." : "") + std::string(v.rule) + ")";
@@ -212,7 +215,8 @@ int run_demo(bool verbose) {
     }
     PartialCounter counter(store, run.group);
     const uint64_t target = consumer->counters().consumed.load() + msgs.size();
-    const bool ok = poll_until(*consumer, [&] { return consumer->counters().consumed.load() >= target; }, 60);
+    const bool ok = poll_until(
+        *consumer, [&] { return consumer->counters().consumed.load() >= target; }, 60);
     // Let the workers see the final state for a few more bursts.
     const uint64_t seen = counter.batches.load();
     while (counter.batches.load() < seen + 100) std::this_thread::yield();

@@ -121,26 +121,33 @@ int main(int argc, char** argv) {
     } else if (a == "--group") {
       if (!next(&opt.group_id)) return fail("--group needs an id");
     } else if (a == "--on-invalid") {
-      if (!next(&v) || (v != "abort" && v != "skip")) return fail("--on-invalid takes abort or skip");
+      if (!next(&v) || (v != "abort" && v != "skip"))
+        return fail("--on-invalid takes abort or skip");
       opt.pipeline.skip_invalid = v == "skip";
     } else if (a == "--dlq-topic") {
       if (!next(&opt.dlq_topic)) return fail("--dlq-topic needs a topic");
-    } else if (a == "--max-message-bytes" || a == "--max-entries-per-group" || a == "--max-groups" ||
-               a == "--max-open-syncs" || a == "--malicious-threshold" || a == "--stats-interval" ||
-               a == "--metrics-port" || a == "--workers") {
+    } else if (a == "--max-message-bytes" || a == "--max-entries-per-group" ||
+               a == "--max-groups" || a == "--max-open-syncs" || a == "--malicious-threshold" ||
+               a == "--stats-interval" || a == "--metrics-port" || a == "--workers") {
       if (!next(&v) || !parse_size(v.c_str(), &n)) return fail(a + " needs a number");
-      if (a == "--max-message-bytes") opt.pipeline.parser.max_message_bytes = n;
-      else if (a == "--max-entries-per-group") limits.max_entries_per_group = n;
-      else if (a == "--max-groups") limits.max_groups = n;
-      else if (a == "--max-open-syncs") limits.max_open_syncs = n;
+      if (a == "--max-message-bytes")
+        opt.pipeline.parser.max_message_bytes = n;
+      else if (a == "--max-entries-per-group")
+        limits.max_entries_per_group = n;
+      else if (a == "--max-groups")
+        limits.max_groups = n;
+      else if (a == "--max-open-syncs")
+        limits.max_open_syncs = n;
       else if (a == "--malicious-threshold") {
         if (n > 100) return fail("--malicious-threshold is 0-100");
         limits.malicious_threshold = static_cast<uint8_t>(n);
-      } else if (a == "--stats-interval") opt.stats_interval_s = static_cast<int>(n);
+      } else if (a == "--stats-interval")
+        opt.stats_interval_s = static_cast<int>(n);
       else if (a == "--metrics-port") {
         if (n > 65535) return fail("--metrics-port is 0-65535");
         metrics_port = static_cast<int>(n);
-      } else workers = static_cast<int>(n);
+      } else
+        workers = static_cast<int>(n);
     } else if (a == "--metrics-bind") {
       if (!next(&metrics_bind)) return fail("--metrics-bind needs an address");
     } else if (a == "--queries") {

@@ -76,8 +76,9 @@ int publish_sync(const policysync::kafka::Properties& props, const std::vector<s
   s = p->send(topic, group, R"({"type":"BEGIN_SYNC","group_id":")" + group + R"("})");
   for (size_t i = 0; s.ok() && i < adds.size(); ++i) s = p->send(topic, group, adds[i]);
   if (s.ok())
-    s = p->send(topic, group, R"({"type":"SYNC_COMPLETE","group_id":")" + group + R"(","count":)" +
-                                  std::to_string(adds.size()) + "}");
+    s = p->send(topic, group,
+                R"({"type":"SYNC_COMPLETE","group_id":")" + group + R"(","count":)" +
+                    std::to_string(adds.size()) + "}");
   if (s.ok()) s = p->flush(60000);
   if (!s.ok()) return fail(s.detail());
   std::printf("published sync of %zu domains for group %s to %s\n", adds.size(), group.c_str(),

@@ -33,7 +33,8 @@ Workers::~Workers() {
   for (auto& t : threads_) t.join();
 }
 
-std::vector<Query> read_queries(const std::string& path, const std::string& group, std::string* error) {
+std::vector<Query> read_queries(const std::string& path, const std::string& group,
+                                std::string* error) {
   std::ifstream in(path);
   std::vector<Query> out;
   if (!in) {
@@ -44,8 +45,10 @@ std::vector<Query> read_queries(const std::string& path, const std::string& grou
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;
     const size_t comma = line.find(',');
-    if (comma == std::string::npos) out.push_back({group, line});
-    else out.push_back({line.substr(0, comma), line.substr(comma + 1)});
+    if (comma == std::string::npos)
+      out.push_back({group, line});
+    else
+      out.push_back({line.substr(0, comma), line.substr(comma + 1)});
   }
   if (out.empty()) *error = path + " holds no queries";
   return out;

@@ -33,7 +33,8 @@ class Workers {
 
 // Queries from a file of "domain" or "group,domain" lines; `group` for the
 // former. Empty on a read error (the message says why).
-std::vector<Query> read_queries(const std::string& path, const std::string& group, std::string* error);
+std::vector<Query> read_queries(const std::string& path, const std::string& group,
+                                std::string* error);
 // `n` random names of 2-4 labels in `group`.
 std::vector<Query> synthetic_queries(const std::string& group, size_t n);
 

@@ -76,7 +76,8 @@ void BM_ParseOnly1M(benchmark::State& state) {
   MessageParser parser;
   Message m;
   for (auto _ : state)
-    for (const std::string& p : payloads) benchmark::DoNotOptimize(parser.parse(p.data(), p.size(), &m).ok());
+    for (const std::string& p : payloads)
+      benchmark::DoNotOptimize(parser.parse(p.data(), p.size(), &m).ok());
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * payloads.size()));
 }
 BENCHMARK(BM_ParseOnly1M)->Unit(benchmark::kMillisecond)->Iterations(3);

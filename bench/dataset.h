@@ -19,17 +19,18 @@ struct Dataset {
 
 inline std::string random_domain(std::mt19937_64& rng) {
   static const char* kTlds[] = {"com", "net", "org", "de", "io", "uk", "fr", "info",
-                                "xyz", "ru", "jp", "nl", "br", "it", "co", "app"};
+                                "xyz", "ru",  "jp",  "nl", "br", "it", "co", "app"};
   static const char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   const std::string tld = kTlds[rng() % (sizeof(kTlds) / sizeof(kTlds[0]))];
-  const int labels = 2 + static_cast<int>(rng() % 3);        // 2..4
-  const int total = 8 + static_cast<int>(rng() % 33);        // 8..40
+  const int labels = 2 + static_cast<int>(rng() % 3);              // 2..4
+  const int total = 8 + static_cast<int>(rng() % 33);              // 8..40
   int room = total - static_cast<int>(tld.size()) - (labels - 1);  // bytes for the other labels
   if (room < labels - 1) room = labels - 1;
   std::string out;
   for (int l = 0; l < labels - 1; ++l) {
     const int left = labels - 1 - l;
-    int len = left == 1 ? room : 1 + static_cast<int>(rng() % static_cast<unsigned>(room - left + 1));
+    int len =
+        left == 1 ? room : 1 + static_cast<int>(rng() % static_cast<unsigned>(room - left + 1));
     if (len > 63) len = 63;
     room -= len;
     for (int i = 0; i < len; ++i) out += kChars[rng() % 36];

@@ -27,31 +27,44 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace policysync;
 
-double secs(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double secs(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 std::string add(const std::string& g, size_t i, int category) {
-  return R"({"type":"ADD_DOMAIN","group_id":")" + g + R"(","domain":"d)" + std::to_string(i) + "." + g +
-         R"(.bench","action":"blacklist","category":)" + std::to_string(category) + "}";
+  return R"({"type":"ADD_DOMAIN","group_id":")" + g + R"(","domain":"d)" + std::to_string(i) + "." +
+         g + R"(.bench","action":"blacklist","category":)" + std::to_string(category) + "}";
 }
 
 void produce(const std::string& brokers, const std::string& topic, int groups, size_t total) {
   std::unique_ptr<kafka::Producer> p;
-  Status s = kafka::Producer::create(brokers, {{"linger.ms", "20"}, {"batch.num.messages", "10000"},
-                                               {"queue.buffering.max.messages", "1000000"},
-                                               {"compression.codec", "lz4"}},
+  Status s = kafka::Producer::create(brokers,
+                                     {{"linger.ms", "20"},
+                                      {"batch.num.messages", "10000"},
+                                      {"queue.buffering.max.messages", "1000000"},
+                                      {"compression.codec", "lz4"}},
                                      &p);
-  if (!s.ok()) { std::fprintf(stderr, "%s\n", s.to_string().c_str()); std::exit(1); }
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s\n", s.to_string().c_str());
+    std::exit(1);
+  }
   const size_t per = total / static_cast<size_t>(groups);
   const auto t0 = Clock::now();
   for (int gi = 0; gi < groups; ++gi) {
     const std::string g = "bg" + std::to_string(gi);
     (void)p->send(topic, g, R"({"type":"BEGIN_SYNC","group_id":")" + g + R"("})");
     for (size_t i = 0; i < per; ++i) (void)p->send(topic, g, add(g, i, 1));
-    (void)p->send(topic, g, R"({"type":"SYNC_COMPLETE","group_id":")" + g + R"(","count":)" + std::to_string(per) + "}");
+    (void)p->send(topic, g,
+                  R"({"type":"SYNC_COMPLETE","group_id":")" + g + R"(","count":)" +
+                      std::to_string(per) + "}");
   }
   s = p->flush(300000);
-  if (!s.ok()) { std::fprintf(stderr, "%s\n", s.to_string().c_str()); std::exit(1); }
-  std::printf("produced %zu messages to %s (%d groups) in %.1f s\n", total + 2 * groups, topic.c_str(), groups, secs(t0));
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s\n", s.to_string().c_str());
+    std::exit(1);
+  }
+  std::printf("produced %zu messages to %s (%d groups) in %.1f s\n", total + 2 * groups,
+              topic.c_str(), groups, secs(t0));
 }
 
 // (a) The baseline: a bare consumer touching each payload.
@@ -90,10 +103,12 @@ double bare_consume(const std::string& brokers, const std::string& topic, size_t
 }
 
 // (b) The policy consumer until the last SYNC_COMPLETE is visible.
-double policy_consume(const std::string& brokers, const std::string& topic, size_t expected, int groups,
-                      double* visible_after) {
+double policy_consume(const std::string& brokers, const std::string& topic, size_t expected,
+                      int groups, double* visible_after) {
   PolicyStore store;
-  Log log([](LogLevel l, std::string_view m) { if (l >= LogLevel::kWarn) stderr_sink(l, m); });
+  Log log([](LogLevel l, std::string_view m) {
+    if (l >= LogLevel::kWarn) stderr_sink(l, m);
+  });
   kafka::ConsumerOptions o;
   o.brokers = brokers;
   o.topic = topic;
@@ -101,7 +116,10 @@ double policy_consume(const std::string& brokers, const std::string& topic, size
   o.stats_interval_s = 0;
   std::unique_ptr<kafka::PolicyConsumer> c;
   Status s = kafka::PolicyConsumer::create(o, store, log, &c);
-  if (!s.ok()) { std::fprintf(stderr, "%s\n", s.to_string().c_str()); std::exit(1); }
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s\n", s.to_string().c_str());
+    std::exit(1);
+  }
   Clock::time_point t0;
   bool started = false;
   while (store.counters().syncs_completed.load() < static_cast<uint64_t>(groups)) {
@@ -115,7 +133,8 @@ double policy_consume(const std::string& brokers, const std::string& topic, size
   // Visible through the API: a worker's lookup finds the last group's rule.
   Reader r(store);
   const std::string last = "bg" + std::to_string(groups - 1);
-  if (r.lookup(last, "d0." + last + ".bench").action != Action::kBlacklist) std::printf("NOT VISIBLE\n");
+  if (r.lookup(last, "d0." + last + ".bench").action != Action::kBlacklist)
+    std::printf("NOT VISIBLE\n");
   *visible_after = elapsed;
   const double rate = static_cast<double>(c->counters().consumed.load()) / elapsed;
   (void)expected;
@@ -125,7 +144,9 @@ double policy_consume(const std::string& brokers, const std::string& topic, size
 
 void live_latency(const std::string& brokers) {
   PolicyStore store;
-  Log log([](LogLevel l, std::string_view m) { if (l >= LogLevel::kWarn) stderr_sink(l, m); });
+  Log log([](LogLevel l, std::string_view m) {
+    if (l >= LogLevel::kWarn) stderr_sink(l, m);
+  });
   kafka::ConsumerOptions o;
   o.brokers = brokers;
   o.topic = "e2e_live";
@@ -134,30 +155,42 @@ void live_latency(const std::string& brokers) {
   std::unique_ptr<kafka::PolicyConsumer> c;
   if (!kafka::PolicyConsumer::create(o, store, log, &c).ok()) std::exit(1);
   std::atomic<bool> stop{false};
-  std::thread poller([&] { (void)c->run(stop); c->close(); });
+  std::thread poller([&] {
+    (void)c->run(stop);
+    c->close();
+  });
   while (!c->ready()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::atomic<Clock::time_point*> delivered{nullptr};
   Clock::time_point stamp;
   std::unique_ptr<kafka::Producer> p;
   if (!kafka::Producer::create(brokers, {{"linger.ms", "0"}}, &p,
                                [&](void* opaque, rd_kafka_resp_err_t) {
-                                 if (opaque) { stamp = Clock::now(); delivered = &stamp; }
-                               }).ok()) std::exit(1);
+                                 if (opaque) {
+                                   stamp = Clock::now();
+                                   delivered = &stamp;
+                                 }
+                               })
+           .ok())
+    std::exit(1);
   Reader reader(store);
   std::vector<double> ms;
   for (int k = 1; k <= 20; ++k) {
     delivered = nullptr;
     (void)p->send("e2e_live", "live", R"({"type":"BEGIN_SYNC","group_id":"live"})");
-    for (int i = 0; i < 10; ++i) (void)p->send("e2e_live", "live", add("live", static_cast<size_t>(i), k));
-    (void)p->send("e2e_live", "live", R"({"type":"SYNC_COMPLETE","group_id":"live","count":10})", {}, &stamp);
+    for (int i = 0; i < 10; ++i)
+      (void)p->send("e2e_live", "live", add("live", static_cast<size_t>(i), k));
+    (void)p->send("e2e_live", "live", R"({"type":"SYNC_COMPLETE","group_id":"live","count":10})",
+                  {}, &stamp);
     while (delivered.load() == nullptr) p->poll(1);
     // A worker polling for the new generation (category k).
-    while (reader.lookup("live", "d0.live.bench").category != static_cast<uint32_t>(k)) reader.quiescent();
+    while (reader.lookup("live", "d0.live.bench").category != static_cast<uint32_t>(k))
+      reader.quiescent();
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - stamp).count());
   }
   std::sort(ms.begin(), ms.end());
-  std::printf("live: SYNC_COMPLETE delivered -> visible to a worker: p50 %.2f ms, max %.2f ms (20 syncs)\n",
-              ms[ms.size() / 2], ms.back());
+  std::printf(
+      "live: SYNC_COMPLETE delivered -> visible to a worker: p50 %.2f ms, max %.2f ms (20 syncs)\n",
+      ms[ms.size() / 2], ms.back());
   stop = true;
   poller.join();
 }
@@ -171,16 +204,21 @@ int main(int argc, char** argv) {
   }
   const std::string brokers = argv[1];
   constexpr size_t kTotal = 1'000'000;
-  struct Case { const char* topic; int groups; };
+  struct Case {
+    const char* topic;
+    int groups;
+  };
   for (const Case& c : {Case{"e2e_one", 1}, Case{"e2e_many", 1000}}) {
     produce(brokers, c.topic, c.groups, kTotal);
     const size_t expected = kTotal + 2 * static_cast<size_t>(c.groups);
     const double a = bare_consume(brokers, c.topic, expected);
     double visible = 0;
     const double b = policy_consume(brokers, c.topic, expected, c.groups, &visible);
-    std::printf("%s (%d group%s): bare consumer %.0f msg/s, kafka_consumer apply %.0f msg/s, ratio b/a %.2f; "
-                "last SYNC_COMPLETE visible %.2f s after the first message\n",
-                c.topic, c.groups, c.groups == 1 ? "" : "s", a, b, b / a, visible);
+    std::printf(
+        "%s (%d group%s): bare consumer %.0f msg/s, kafka_consumer apply %.0f msg/s, ratio b/a "
+        "%.2f; "
+        "last SYNC_COMPLETE visible %.2f s after the first message\n",
+        c.topic, c.groups, c.groups == 1 ? "" : "s", a, b, b / a, visible);
   }
   live_latency(brokers);
   return 0;

@@ -112,8 +112,7 @@ void BM_ExactLookupBatch32(benchmark::State& state) {
     }
     for (size_t i = 0; i < kBurst; ++i)
       if (t.maybe_contains(h[i])) t.prefetch(h[i]);
-    for (size_t i = 0; i < kBurst; ++i)
-      hits += t.find_one(w.queries[first + i], h[i]) != nullptr;
+    for (size_t i = 0; i < kBurst; ++i) hits += t.find_one(w.queries[first + i], h[i]) != nullptr;
     if (++b == bursts) b = 0;
   }
   benchmark::DoNotOptimize(hits);
@@ -149,7 +148,8 @@ void BM_MemoryPerEntry(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(w.store_bytes);
   const double n = static_cast<double>(w.data.domains.size());
   state.counters["policysync_B_per_entry"] = static_cast<double>(w.store_bytes) / n;
-  state.counters["exact_table_B_per_entry"] = static_cast<double>(w.exact_table->memory_bytes()) / n;
+  state.counters["exact_table_B_per_entry"] =
+      static_cast<double>(w.exact_table->memory_bytes()) / n;
   state.counters["rte_hash_B_per_entry"] = static_cast<double>(w.rte->memory_bytes()) / n;
   state.counters["avg_key_bytes"] = w.avg_key_bytes();
 }

@@ -1,11 +1,10 @@
 #include "rte_hash_baseline.h"
 
+#include <pthread.h>
 #include <rte_eal.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
-
-#include <pthread.h>
 #include <sched.h>
 
 #include <cstdio>
@@ -24,10 +23,10 @@ size_t heap_allocated() {
 
 bool RteHashBaseline::init_eal() {
   static int rc = [] {
-    const char* argv[] = {"bench",      "--no-huge",    "--no-pci",         "-m", "1024",
+    const char* argv[] = {"bench",       "--no-huge",      "--no-pci",          "-m", "1024",
                           "--no-shconf", "--no-telemetry", "--log-level=error", "-l", "0"};
-    const int r = rte_eal_init(static_cast<int>(sizeof(argv) / sizeof(argv[0])),
-                               const_cast<char**>(argv));
+    const int r =
+        rte_eal_init(static_cast<int>(sizeof(argv) / sizeof(argv[0])), const_cast<char**>(argv));
     // EAL pins the calling thread to lcore 0, and threads it starts inherit
     // that; the benchmarks are not a DPDK app, so give every CPU back.
     cpu_set_t all;

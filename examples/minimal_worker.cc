@@ -24,7 +24,8 @@ int main() {
     while (!stop.load(std::memory_order_relaxed)) {
       reader.lookup_batch(reader.find_group("enterprise_a"), burst, 3, v);
       for (const auto& x : v)
-        if (x.action == policysync::Action::kBlacklist) blocked.fetch_add(1, std::memory_order_relaxed);
+        if (x.action == policysync::Action::kBlacklist)
+          blocked.fetch_add(1, std::memory_order_relaxed);
       reader.quiescent();  // between bursts: lets the writer reclaim old tables
     }
   };

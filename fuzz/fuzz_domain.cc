@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(copy.get(), size);
 
   policysync::PolicyName p;
-  if (policysync::normalize_policy_domain(in, &p).ok() && !obeys_spec(p.name, true)) __builtin_trap();
+  if (policysync::normalize_policy_domain(in, &p).ok() && !obeys_spec(p.name, true))
+    __builtin_trap();
 
   std::string q;
   const bool slow_ok = policysync::normalize_query(in, &q).ok();

@@ -38,13 +38,13 @@ std::string_view action_name(Action a);
 
 struct Message {
   MessageType type = MessageType::kAddGroup;
-  std::string group_id;   // empty for the malicious types
-  PolicyName domain;      // normalised (ADD/REMOVE_DOMAIN, ADD/REMOVE_MALICIOUS)
+  std::string group_id;  // empty for the malicious types
+  PolicyName domain;     // normalised (ADD/REMOVE_DOMAIN, ADD/REMOVE_MALICIOUS)
   Action action = Action::kNone;
   uint32_t category = 0;
-  uint32_t port_mask = 0;     // 0 = all ports
-  uint8_t confidence = 100;   // ADD_MALICIOUS, 0-100
-  bool has_count = false;     // SYNC_COMPLETE
+  uint32_t port_mask = 0;    // 0 = all ports
+  uint8_t confidence = 100;  // ADD_MALICIOUS, 0-100
+  bool has_count = false;    // SYNC_COMPLETE
   uint64_t count = 0;
 };
 

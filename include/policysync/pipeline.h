@@ -34,7 +34,7 @@ struct PipelineOptions {
 // demo's output, and `kafka_consumer -v`.
 
 struct [[nodiscard]] HandleResult {
-  bool invalid = false;      // rejected: see `why`
+  bool invalid = false;  // rejected: see `why`
   Status why;
   bool copy_to_dlq = false;  // produce a copy, then call dlq_delivered()
   bool commit = false;       // a sync completed: commit the safe watermarks now
@@ -45,7 +45,7 @@ struct PipelineCounters {
   static constexpr size_t kTypes = 8;
   static constexpr size_t kReasons = kReasonCount;
   std::atomic<uint64_t> consumed{0};
-  std::array<std::atomic<uint64_t>, kTypes> applied{};  // by MessageType
+  std::array<std::atomic<uint64_t>, kTypes> applied{};    // by MessageType
   std::array<std::atomic<uint64_t>, kReasons> invalid{};  // by Reason
   std::atomic<uint64_t> dlq_pending{0};
   std::atomic<uint64_t> dlq_delivered{0};

@@ -60,15 +60,15 @@ struct [[nodiscard]] ApplyOutcome {
 // thread for stats; no ordering with the tables is implied or needed).
 struct StoreCounters {
   std::atomic<uint64_t> syncs_completed{0};
-  std::atomic<uint64_t> syncs_aborted{0};     // count mismatch or invalid entry
-  std::atomic<uint64_t> syncs_restarted{0};   // BEGIN_SYNC over an open sync
-  std::atomic<uint64_t> syncs_discarded{0};   // revocation, REMOVE_GROUP
+  std::atomic<uint64_t> syncs_aborted{0};    // count mismatch or invalid entry
+  std::atomic<uint64_t> syncs_restarted{0};  // BEGIN_SYNC over an open sync
+  std::atomic<uint64_t> syncs_discarded{0};  // revocation, REMOVE_GROUP
   std::atomic<uint64_t> complete_without_begin{0};
   std::atomic<uint64_t> dropped_in_aborted_sync{0};
   std::atomic<uint64_t> rejected_by_limit{0};
   std::atomic<uint64_t> rejected_bad_pattern{0};
   std::atomic<uint64_t> scratch_grace_periods{0};  // Hyperscan scratch growths
-  std::atomic<uint64_t> last_swap_ns{0};  // the writer's time in the last SYNC_COMPLETE
+  std::atomic<uint64_t> last_swap_ns{0};           // the writer's time in the last SYNC_COMPLETE
 };
 
 struct PolicyStoreOps;
@@ -102,7 +102,7 @@ class PolicyStore {
   size_t active_entries(std::string_view group_id) const;  // 0 if unknown
   size_t malicious_entries() const;
   size_t total_entries() const;  // active rules of every group
-  size_t memory_bytes() const;  // tables and arenas, all groups
+  size_t memory_bytes() const;   // tables and arenas, all groups
 
   // Any thread.
   const StoreCounters& counters() const { return counters_; }

@@ -37,7 +37,7 @@ struct RuleValue;
 struct DomainHash;
 class PatternSet;
 struct PreparedQuery;
-}
+}  // namespace detail
 
 // A group found by Reader::find_group(); empty for an unknown group. Valid
 // until the reader's next quiescent state.
@@ -80,8 +80,7 @@ class Reader {
 
   // Reader side, wait-free; registered worker threads only. n lookups in one
   // group, with memory prefetched across the burst (best at n = 16..64).
-  void lookup_batch(GroupRef group, const std::string_view* qnames, size_t n,
-                    Verdict* out) const;
+  void lookup_batch(GroupRef group, const std::string_view* qnames, size_t n, Verdict* out) const;
 
  private:
   // The pointers one lookup or one batch reads, loaded once.

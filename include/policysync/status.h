@@ -20,21 +20,21 @@ namespace policysync {
 // Why an input was rejected. Stable names (reason_name) are used as metric labels.
 enum class Reason : uint8_t {
   kOk = 0,
-  kBadJson,          // not a JSON object, or malformed JSON
-  kTooLarge,         // payload above the configured maximum size
-  kMissingField,     // a required field is absent
-  kWrongType,        // a field has the wrong JSON type
-  kOutOfRange,       // a number outside its range, an empty or overlong group_id
-  kUnknownType,      // "type" names no known message
-  kBadAction,        // "action" is not whitelist / blacklist / allow
-  kBadDomain,        // the domain fails SPEC §2.1
-  kBadPattern,       // a pattern rule Hyperscan cannot compile
-  kDuplicateField,   // the same field twice in one object
-  kLimitExceeded,    // a configured limit (entries, groups, open syncs)
+  kBadJson,         // not a JSON object, or malformed JSON
+  kTooLarge,        // payload above the configured maximum size
+  kMissingField,    // a required field is absent
+  kWrongType,       // a field has the wrong JSON type
+  kOutOfRange,      // a number outside its range, an empty or overlong group_id
+  kUnknownType,     // "type" names no known message
+  kBadAction,       // "action" is not whitelist / blacklist / allow
+  kBadDomain,       // the domain fails SPEC §2.1
+  kBadPattern,      // a pattern rule Hyperscan cannot compile
+  kDuplicateField,  // the same field twice in one object
+  kLimitExceeded,   // a configured limit (entries, groups, open syncs)
   // Not about a message: configuration, Kafka and I/O failures.
-  kConfig,           // a bad option or librdkafka property
-  kKafka,            // a Kafka client or broker error
-  kIo,               // a file or socket could not be read or written
+  kConfig,  // a bad option or librdkafka property
+  kKafka,   // a Kafka client or broker error
+  kIo,      // a file or socket could not be read or written
 };
 inline constexpr size_t kReasonCount = 15;
 
@@ -65,7 +65,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }

@@ -29,8 +29,10 @@ void Watermarks::consumed(const TopicPartition& tp, int64_t offset) {
 
 void Watermarks::sync_opened(const TopicPartition& tp, std::string_view group, int64_t offset) {
   auto it = open_.find(group);
-  if (it == open_.end()) open_.emplace(std::string(group), Open{tp, offset});
-  else it->second = Open{tp, offset};
+  if (it == open_.end())
+    open_.emplace(std::string(group), Open{tp, offset});
+  else
+    it->second = Open{tp, offset};
 }
 
 void Watermarks::sync_closed(std::string_view group) {

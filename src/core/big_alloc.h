@@ -18,8 +18,10 @@ inline constexpr size_t kHugePage = 2u << 20;
 struct BigFree {
   size_t bytes = 0;
   void operator()(void* p) const {
-    if (bytes >= kHugePage) munmap(p, bytes);
-    else std::free(p);
+    if (bytes >= kHugePage)
+      munmap(p, bytes);
+    else
+      std::free(p);
   }
 };
 

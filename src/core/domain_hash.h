@@ -105,8 +105,8 @@ inline int suffix_hashes(const char* name, int n, uint8_t* starts, uint64_t* has
 #if defined(__SSE2__)
   const __m128i dot = _mm_set1_epi8('.');
   for (int base = 0; base < n; base += 16) {
-    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(name + base)), dot)));
+    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(name + base)), dot)));
     if (n - base < 16) mask &= (1u << (n - base)) - 1;
     while (mask) {
       starts[labels++] = static_cast<uint8_t>(base + __builtin_ctz(mask) + 1);

@@ -21,16 +21,26 @@ using detail::RuleValue;
 
 std::string_view apply_result_name(ApplyResult r) {
   switch (r) {
-    case ApplyResult::kApplied: return "applied";
-    case ApplyResult::kSyncOpened: return "sync_opened";
-    case ApplyResult::kSyncRestarted: return "sync_restarted";
-    case ApplyResult::kBuffered: return "buffered";
-    case ApplyResult::kSyncCompleted: return "sync_completed";
-    case ApplyResult::kSyncCountMismatch: return "sync_count_mismatch";
-    case ApplyResult::kSyncAbortClosed: return "sync_abort_closed";
-    case ApplyResult::kNoOpenSync: return "no_open_sync";
-    case ApplyResult::kDropped: return "dropped";
-    case ApplyResult::kRejected: return "rejected";
+    case ApplyResult::kApplied:
+      return "applied";
+    case ApplyResult::kSyncOpened:
+      return "sync_opened";
+    case ApplyResult::kSyncRestarted:
+      return "sync_restarted";
+    case ApplyResult::kBuffered:
+      return "buffered";
+    case ApplyResult::kSyncCompleted:
+      return "sync_completed";
+    case ApplyResult::kSyncCountMismatch:
+      return "sync_count_mismatch";
+    case ApplyResult::kSyncAbortClosed:
+      return "sync_abort_closed";
+    case ApplyResult::kNoOpenSync:
+      return "no_open_sync";
+    case ApplyResult::kDropped:
+      return "dropped";
+    case ApplyResult::kRejected:
+      return "rejected";
   }
   return "?";
 }
@@ -69,8 +79,8 @@ void upsert_private(std::unique_ptr<RuleTable>& t, std::string_view key, unsigne
 // Upserts into a published table; on growth publishes a rebuilt copy and
 // retires the old one after a grace period. O(1) amortised.
 template <typename Table, typename V>
-void upsert_published(std::atomic<Table*>& slot, std::string_view key, uint64_t hash,
-                      unsigned kind, const V& v) {
+void upsert_published(std::atomic<Table*>& slot, std::string_view key, uint64_t hash, unsigned kind,
+                      const V& v) {
   Table* t = slot.load(std::memory_order_relaxed);  // writer's own pointer
   if (t->upsert(key, hash, kind, v) != Table::Put::kFull) return;
   std::unique_ptr<Table> bigger = t->rebuilt(t->size() + 1);
@@ -109,9 +119,9 @@ struct PolicyStoreOps {
   bool over_entry_limit(size_t current, Status* why) {
     if (current < s.limits_.max_entries_per_group) return false;
     bump(s.counters_.rejected_by_limit);
-    *why = Status(Reason::kLimitExceeded, "domain",
-                  "entries per group limit " + std::to_string(s.limits_.max_entries_per_group) +
-                      " reached");
+    *why = Status(
+        Reason::kLimitExceeded, "domain",
+        "entries per group limit " + std::to_string(s.limits_.max_entries_per_group) + " reached");
     return true;
   }
 
@@ -180,7 +190,8 @@ struct PolicyStoreOps {
       }
       ++p->adds;
       if (m.domain.kind == RuleKind::kPattern) {
-        if (!p->patterns.count(key) && over_entry_limit(p->table->size() + p->patterns.size(), &why))
+        if (!p->patterns.count(key) &&
+            over_entry_limit(p->table->size() + p->patterns.size(), &why))
           return outcome(ApplyResult::kRejected, why);
         p->patterns[key] = v;
       } else {
@@ -233,7 +244,9 @@ struct PolicyStoreOps {
     }
     const unsigned kind = kind_bit(m.domain.kind);
     const uint64_t h = detail::domain_hash(key);
-    g->active.load(std::memory_order_relaxed)->table.load(std::memory_order_relaxed)->erase(key, h, kind);
+    g->active.load(std::memory_order_relaxed)
+        ->table.load(std::memory_order_relaxed)
+        ->erase(key, h, kind);
     if (p) p->table->erase(key, h, kind);  // so the swap does not bring it back
     return outcome(ApplyResult::kApplied);
   }
@@ -251,8 +264,8 @@ struct PolicyStoreOps {
       bump(s.counters_.syncs_aborted);
       return outcome(ApplyResult::kSyncCountMismatch,
                      Status(Reason::kOutOfRange, "count",
-                            "count " + std::to_string(m.count) + " but " +
-                                std::to_string(p->adds) + " ADD_DOMAIN received"));
+                            "count " + std::to_string(m.count) + " but " + std::to_string(p->adds) +
+                                " ADD_DOMAIN received"));
     }
     std::unique_ptr<PatternSet> set;
     Status why = compile(p->patterns, &set);
@@ -323,17 +336,19 @@ ApplyOutcome PolicyStore::apply(const Message& m) {
       }
       if (st.open_syncs >= limits_.max_open_syncs) {
         bump(counters_.rejected_by_limit);
-        return outcome(ApplyResult::kRejected,
-                       Status(Reason::kLimitExceeded, "group_id",
-                              "open syncs limit " + std::to_string(limits_.max_open_syncs) +
-                                  " reached"));
+        return outcome(
+            ApplyResult::kRejected,
+            Status(Reason::kLimitExceeded, "group_id",
+                   "open syncs limit " + std::to_string(limits_.max_open_syncs) + " reached"));
       }
       g->pending = std::make_unique<Pending>();
       ++st.open_syncs;
       return outcome(ApplyResult::kSyncOpened);
     }
-    case MessageType::kAddDomain: return ops.add_domain(m);
-    case MessageType::kRemoveDomain: return ops.remove_domain(m);
+    case MessageType::kAddDomain:
+      return ops.add_domain(m);
+    case MessageType::kRemoveDomain:
+      return ops.remove_domain(m);
     case MessageType::kSyncComplete: {
       const auto t0 = std::chrono::steady_clock::now();
       ApplyOutcome o = ops.sync_complete(m);
@@ -364,7 +379,8 @@ ApplyOutcome PolicyStore::apply(const Message& m) {
       return ops.find_or_create(m.group_id, &why) ? outcome(ApplyResult::kApplied)
                                                   : outcome(ApplyResult::kRejected, why);
     }
-    case MessageType::kRemoveGroup: return ops.remove_group(m);
+    case MessageType::kRemoveGroup:
+      return ops.remove_group(m);
   }
   return outcome(ApplyResult::kApplied);
 }
@@ -414,7 +430,8 @@ size_t PolicyStore::total_entries() const {
   PolicyStoreOps ops{const_cast<PolicyStore&>(*this), *state_};
   size_t total = 0;
   state_->groups.load(std::memory_order_relaxed)
-      ->for_each([&](std::string_view, uint64_t, unsigned, Group* g) { total += ops.active_size(g); });
+      ->for_each(
+          [&](std::string_view, uint64_t, unsigned, Group* g) { total += ops.active_size(g); });
   return total;
 }
 

@@ -52,8 +52,10 @@ void run_deferred(rcu_head* head) {
 
 void register_reader() {
   assert(t_state.state == State::kUnregistered || t_state.lazily_registered);
-  if (t_state.state == State::kUnregistered) urcu_qsbr_register_thread();
-  else if (t_state.state == State::kOffline) urcu_qsbr_thread_online();
+  if (t_state.state == State::kUnregistered)
+    urcu_qsbr_register_thread();
+  else if (t_state.state == State::kOffline)
+    urcu_qsbr_thread_online();
   t_state.state = State::kOnline;
   t_state.lazily_registered = false;
 }

@@ -11,9 +11,9 @@
 //
 // Layout. A slot is one 64-bit word: 0 = empty, 1 = tombstone, otherwise
 // [tag:15][kind:1][record pointer:48]. A record is [V][len:u8][key], aligned
-// for V (so pointers in V stay visible to LeakSanitizer), in an arena of chunks that never move. Records are immutable once published: an
-// upsert writes a new record and swaps the slot; the old record stays in the
-// arena (counted as garbage) until the table is rebuilt. Probing is linear.
+// for V (so pointers in V stay visible to LeakSanitizer), in an arena of chunks that never move.
+// Records are immutable once published: an upsert writes a new record and swaps the slot; the old
+// record stays in the arena (counted as garbage) until the table is rebuilt. Probing is linear.
 //
 // Concurrency. Readers: load slots with acquire (pairs with the writer's
 // release store of the slot; without it a reader could see the pointer before
@@ -141,8 +141,10 @@ class RcuTable {
     // Relaxed: put_slot's release store publishes it (see maybe_contains).
     filter_[filter_word(hash)].fetch_or(filter_bits(hash), std::memory_order_relaxed);
     put_slot(first_free, hash, kind, rec);
-    if (reuses_tomb) --tombs_;
-    else ++used_;
+    if (reuses_tomb)
+      --tombs_;
+    else
+      ++used_;
     ++live_;
     live_bytes_ += record_size(key.size());
     return Put::kInserted;
@@ -153,7 +155,8 @@ class RcuTable {
     size_t first_free;
     const size_t slot = locate(key, hash, kind, &first_free);
     if (slot == SIZE_MAX) return false;
-    const char* rec = reinterpret_cast<const char*>(slots_[slot].load(std::memory_order_relaxed) & kPtrMask);
+    const char* rec =
+        reinterpret_cast<const char*>(slots_[slot].load(std::memory_order_relaxed) & kPtrMask);
     // Release: orders nothing new, but keeps every slot store a release store
     // so readers' acquire loads always pair with one.
     slots_[slot].store(kTomb, std::memory_order_release);
@@ -203,7 +206,8 @@ class RcuTable {
   }
   static size_t key_len(const char* rec) { return static_cast<unsigned char>(rec[sizeof(V)]); }
   static bool same_key(const char* rec, std::string_view key) {
-    return key_len(rec) == key.size() && std::memcmp(rec + sizeof(V) + 1, key.data(), key.size()) == 0;
+    return key_len(rec) == key.size() &&
+           std::memcmp(rec + sizeof(V) + 1, key.data(), key.size()) == 0;
   }
   size_t index(uint64_t hash) const {
     return static_cast<size_t>((static_cast<uint64_t>(static_cast<uint32_t>(hash)) * cap_) >> 32);
@@ -273,7 +277,7 @@ class RcuTable {
   size_t chunk_cap_ = 0;
   size_t chunk_used_ = 0;
   size_t arena_bytes_ = 0;
-  size_t used_ = 0;   // non-empty slots (live + tombstones)
+  size_t used_ = 0;  // non-empty slots (live + tombstones)
   size_t live_ = 0;
   size_t tombs_ = 0;
   size_t live_bytes_ = 0;

@@ -20,13 +20,20 @@ using detail::RuleValue;
 
 std::string_view match_source_name(MatchSource s) {
   switch (s) {
-    case MatchSource::kNone: return "none";
-    case MatchSource::kMalicious: return "malicious";
-    case MatchSource::kExact: return "exact";
-    case MatchSource::kSuffix: return "suffix";
-    case MatchSource::kWildcard: return "wildcard";
-    case MatchSource::kPattern: return "pattern";
-    case MatchSource::kInvalidQuery: return "invalid_query";
+    case MatchSource::kNone:
+      return "none";
+    case MatchSource::kMalicious:
+      return "malicious";
+    case MatchSource::kExact:
+      return "exact";
+    case MatchSource::kSuffix:
+      return "suffix";
+    case MatchSource::kWildcard:
+      return "wildcard";
+    case MatchSource::kPattern:
+      return "pattern";
+    case MatchSource::kInvalidQuery:
+      return "invalid_query";
   }
   return "?";
 }

@@ -23,15 +23,26 @@ bool is_fatal_config_error(rd_kafka_resp_err_t err) {
 // Properties a producer does not take (the dead-letter producer gets the rest
 // of the operator's properties: security settings above all).
 bool consumer_only(const std::string& key) {
-  static const char* kKeys[] = {"group.id", "group.instance.id", "auto.offset.reset",
-                                "enable.auto.commit", "enable.auto.offset.store",
-                                "partition.assignment.strategy", "session.timeout.ms",
-                                "heartbeat.interval.ms", "max.poll.interval.ms",
-                                "enable.partition.eof", "isolation.level",
-                                "auto.commit.interval.ms", "group.protocol.type",
-                                "fetch.wait.max.ms", "fetch.min.bytes", "fetch.max.bytes",
-                                "max.partition.fetch.bytes", "queued.min.messages",
-                                "queued.max.messages.kbytes", "check.crcs"};
+  static const char* kKeys[] = {"group.id",
+                                "group.instance.id",
+                                "auto.offset.reset",
+                                "enable.auto.commit",
+                                "enable.auto.offset.store",
+                                "partition.assignment.strategy",
+                                "session.timeout.ms",
+                                "heartbeat.interval.ms",
+                                "max.poll.interval.ms",
+                                "enable.partition.eof",
+                                "isolation.level",
+                                "auto.commit.interval.ms",
+                                "group.protocol.type",
+                                "fetch.wait.max.ms",
+                                "fetch.min.bytes",
+                                "fetch.max.bytes",
+                                "max.partition.fetch.bytes",
+                                "queued.min.messages",
+                                "queued.max.messages.kbytes",
+                                "check.crcs"};
   for (const char* k : kKeys)
     if (key == k) return true;
   return false;
@@ -128,7 +139,8 @@ void PolicyConsumer::error_cb(rd_kafka_t* rk, int err, const char* reason, void*
   if (e == RD_KAFKA_RESP_ERR__FATAL) {
     char buf[512];
     rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
-    self->fatal_ = Status(Reason::kKafka, "fatal", std::string(rd_kafka_err2name(orig)) + ": " + buf);
+    self->fatal_ =
+        Status(Reason::kKafka, "fatal", std::string(rd_kafka_err2name(orig)) + ": " + buf);
     return;
   }
   if (is_fatal_config_error(e)) {
@@ -171,14 +183,18 @@ void PolicyConsumer::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   self->gauges_.rebalances.fetch_add(1, std::memory_order_relaxed);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     self->on_assign(parts);
-    if (cooperative) self->log_error("incremental_assign", rd_kafka_incremental_assign(rk, parts));
-    else rd_kafka_assign(rk, parts);
+    if (cooperative)
+      self->log_error("incremental_assign", rd_kafka_incremental_assign(rk, parts));
+    else
+      rd_kafka_assign(rk, parts);
   } else {
     // Revoked (or an error): commit what is safe, drop open syncs, keep tables.
-    self->on_revoke(parts, err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS ||
-                               rd_kafka_assignment_lost(rk));
-    if (cooperative) self->log_error("incremental_unassign", rd_kafka_incremental_unassign(rk, parts));
-    else rd_kafka_assign(rk, nullptr);
+    self->on_revoke(parts,
+                    err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(rk));
+    if (cooperative)
+      self->log_error("incremental_unassign", rd_kafka_incremental_unassign(rk, parts));
+    else
+      rd_kafka_assign(rk, nullptr);
   }
   if (!self->closing_) self->update_readiness();  // no "ready" news while shutting down
 }
@@ -195,8 +211,8 @@ void PolicyConsumer::on_assign(rd_kafka_topic_partition_list_t* parts) {
     TopicPartition tp{parts->elems[i].topic, parts->elems[i].partition};
     // SPEC §5.3: a snapshot's offset, else the beginning (full replay); never
     // the committed offset, which would resume with empty tables.
-    const int64_t start = opt_.start_positions ? opt_.start_positions->start_offset(tp)
-                                               : RD_KAFKA_OFFSET_BEGINNING;
+    const int64_t start =
+        opt_.start_positions ? opt_.start_positions->start_offset(tp) : RD_KAFKA_OFFSET_BEGINNING;
     parts->elems[i].offset = start;
     if (start >= 0) wm_.assign(tp, start);
     caught_up_[tp] = false;
@@ -254,7 +270,8 @@ void PolicyConsumer::handle(rd_kafka_message_t* m) {
         fatal_ = Status(Reason::kKafka, rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
       return;
     }
-    log_.warn(std::string("kafka: ") + rd_kafka_err2name(m->err) + ": " + rd_kafka_message_errstr(m));
+    log_.warn(std::string("kafka: ") + rd_kafka_err2name(m->err) + ": " +
+              rd_kafka_message_errstr(m));
     return;
   }
   if (m->rkt != last_rkt_ || m->partition != last_partition_) {
@@ -291,7 +308,8 @@ void PolicyConsumer::handle(rd_kafka_message_t* m) {
 }
 
 void PolicyConsumer::commit(const std::vector<TopicPartition>& tps) {
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(tps.size()));
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(tps.size()));
   for (const TopicPartition& tp : tps) {
     const int64_t safe = wm_.safe(tp);
     auto it = committed_.find(tp);
@@ -333,7 +351,8 @@ void PolicyConsumer::periodic() {
   }
   if (dirty_ && now - last_commit_ >= std::chrono::milliseconds(opt_.idle_commit_ms))
     commit(wm_.partitions());
-  if (opt_.stats_interval_s > 0 && now - last_stats_ >= std::chrono::seconds(opt_.stats_interval_s)) {
+  if (opt_.stats_interval_s > 0 &&
+      now - last_stats_ >= std::chrono::seconds(opt_.stats_interval_s)) {
     update_gauges();
     log_.info(stats_line());
     last_stats_ = now;
@@ -384,7 +403,9 @@ std::map<std::string, int64_t> PolicyConsumer::lag() const {
 std::string PolicyConsumer::stats_line() const {
   const PipelineCounters& c = pipeline_->counters();
   const StoreCounters& sc = store_.counters();
-  auto v = [](const std::atomic<uint64_t>& a) { return std::to_string(a.load(std::memory_order_relaxed)); };
+  auto v = [](const std::atomic<uint64_t>& a) {
+    return std::to_string(a.load(std::memory_order_relaxed));
+  };
   uint64_t applied = 0;
   for (const auto& a : c.applied) applied += a.load(std::memory_order_relaxed);
   std::string invalid;
@@ -393,21 +414,27 @@ std::string PolicyConsumer::stats_line() const {
     const uint64_t n = c.invalid[r].load(std::memory_order_relaxed);
     if (n == 0) continue;
     invalid_total += n;
-    invalid += (invalid.empty() ? "" : ",") + std::string(reason_name(static_cast<Reason>(r))) + "=" + std::to_string(n);
+    invalid += (invalid.empty() ? "" : ",") + std::string(reason_name(static_cast<Reason>(r))) +
+               "=" + std::to_string(n);
   }
   std::string by_type;
   for (size_t t = 0; t < c.applied.size(); ++t) {
     const uint64_t n = c.applied[t].load(std::memory_order_relaxed);
-    if (n) by_type += (by_type.empty() ? "" : ",") + std::string(message_type_name(static_cast<MessageType>(t))) + "=" + std::to_string(n);
+    if (n)
+      by_type += (by_type.empty() ? "" : ",") +
+                 std::string(message_type_name(static_cast<MessageType>(t))) + "=" +
+                 std::to_string(n);
   }
   std::string lags;
-  for (const auto& [name, l] : lag()) lags += (lags.empty() ? "" : ",") + name + ":" + std::to_string(l);
+  for (const auto& [name, l] : lag())
+    lags += (lags.empty() ? "" : ",") + name + ":" + std::to_string(l);
   return "stats: consumed=" + v(c.consumed) + " applied=" + std::to_string(applied) +
-         (by_type.empty() ? "" : " (" + by_type + ")") + " invalid=" + std::to_string(invalid_total) +
-         (invalid.empty() ? "" : " (" + invalid + ")") + " syncs_completed=" + v(sc.syncs_completed) +
-         " syncs_aborted=" + v(sc.syncs_aborted) + " syncs_restarted=" + v(sc.syncs_restarted) +
-         " groups=" + v(gauges_.groups) + " entries=" + v(gauges_.entries) +
-         " malicious=" + v(gauges_.malicious) +
+         (by_type.empty() ? "" : " (" + by_type + ")") +
+         " invalid=" + std::to_string(invalid_total) +
+         (invalid.empty() ? "" : " (" + invalid + ")") +
+         " syncs_completed=" + v(sc.syncs_completed) + " syncs_aborted=" + v(sc.syncs_aborted) +
+         " syncs_restarted=" + v(sc.syncs_restarted) + " groups=" + v(gauges_.groups) +
+         " entries=" + v(gauges_.entries) + " malicious=" + v(gauges_.malicious) +
          " last_swap_us=" + std::to_string(sc.last_swap_ns.load(std::memory_order_relaxed) / 1000) +
          " last_reclaim_ms=" + std::to_string(PolicyStore::last_reclaim_delay_ns() / 1000000) +
          " lag=" + (lags.empty() ? "-" : lags) + " ready=" + (ready() ? "yes" : "no");
@@ -420,16 +447,22 @@ std::string PolicyConsumer::metrics_text() const {
   auto metric = [&](const char* name, const char* type, const char* help) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
   };
-  auto line = [&](const std::string& name, uint64_t v) { out += name + " " + std::to_string(v) + "\n"; };
+  auto line = [&](const std::string& name, uint64_t v) {
+    out += name + " " + std::to_string(v) + "\n";
+  };
   auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
   metric("policysync_messages_consumed_total", "counter", "Records read from Kafka.");
   line("policysync_messages_consumed_total", ld(c.consumed));
   metric("policysync_messages_applied_total", "counter", "Valid messages applied, by type.");
   for (size_t t = 0; t < c.applied.size(); ++t)
-    line("policysync_messages_applied_total{type=\"" + std::string(message_type_name(static_cast<MessageType>(t))) + "\"}", ld(c.applied[t]));
+    line("policysync_messages_applied_total{type=\"" +
+             std::string(message_type_name(static_cast<MessageType>(t))) + "\"}",
+         ld(c.applied[t]));
   metric("policysync_messages_invalid_total", "counter", "Invalid messages rejected, by reason.");
   for (size_t r = 1; r < c.invalid.size(); ++r)
-    line("policysync_messages_invalid_total{reason=\"" + std::string(reason_name(static_cast<Reason>(r))) + "\"}", ld(c.invalid[r]));
+    line("policysync_messages_invalid_total{reason=\"" +
+             std::string(reason_name(static_cast<Reason>(r))) + "\"}",
+         ld(c.invalid[r]));
   metric("policysync_syncs_total", "counter", "Syncs by result.");
   line("policysync_syncs_total{result=\"completed\"}", ld(sc.syncs_completed));
   line("policysync_syncs_total{result=\"aborted\"}", ld(sc.syncs_aborted));
@@ -448,9 +481,12 @@ std::string PolicyConsumer::metrics_text() const {
   metric("policysync_open_syncs", "gauge", "Syncs begun and not yet complete.");
   line("policysync_open_syncs", ld(gauges_.open_syncs));
   metric("policysync_last_swap_seconds", "gauge", "Writer time of the last SYNC_COMPLETE.");
-  out += "policysync_last_swap_seconds " + std::to_string(static_cast<double>(ld(sc.last_swap_ns)) / 1e9) + "\n";
-  metric("policysync_last_reclaim_delay_seconds", "gauge", "Grace period + queueing of the last reclaimed table.");
-  out += "policysync_last_reclaim_delay_seconds " + std::to_string(static_cast<double>(PolicyStore::last_reclaim_delay_ns()) / 1e9) + "\n";
+  out += "policysync_last_swap_seconds " +
+         std::to_string(static_cast<double>(ld(sc.last_swap_ns)) / 1e9) + "\n";
+  metric("policysync_last_reclaim_delay_seconds", "gauge",
+         "Grace period + queueing of the last reclaimed table.");
+  out += "policysync_last_reclaim_delay_seconds " +
+         std::to_string(static_cast<double>(PolicyStore::last_reclaim_delay_ns()) / 1e9) + "\n";
   metric("policysync_commits_total", "counter", "Synchronous offset commits.");
   line("policysync_commits_total", ld(gauges_.commits));
   line("policysync_commit_failures_total", ld(gauges_.commit_failures));
@@ -458,7 +494,8 @@ std::string PolicyConsumer::metrics_text() const {
   line("policysync_assigned_partitions", ld(gauges_.assigned));
   metric("policysync_ready", "gauge", "1 once every assigned partition is caught up (SPEC 5.5).");
   line("policysync_ready", ready() ? 1 : 0);
-  metric("policysync_partition_lag", "gauge", "Consumer lag per partition (librdkafka statistics).");
+  metric("policysync_partition_lag", "gauge",
+         "Consumer lag per partition (librdkafka statistics).");
   for (const auto& [name, l] : lag()) {
     const size_t slash = name.rfind('/');
     out += "policysync_partition_lag{topic=\"" + name.substr(0, slash) + "\",partition=\"" +

@@ -49,8 +49,8 @@ struct ConsumerOptions {
   std::string group_id;         // default: policysync-<hostname> (broadcast shape)
   Properties properties;        // -X and --config, in order; they win over defaults
   PipelineOptions pipeline;
-  std::string dlq_topic;        // optional: copies of invalid messages
-  int stats_interval_s = 30;    // 0: no stats line
+  std::string dlq_topic;      // optional: copies of invalid messages
+  int stats_interval_s = 30;  // 0: no stats line
   int idle_commit_ms = 5000;
   StartPositions* start_positions = nullptr;  // not owned; null: beginning
 };
@@ -126,10 +126,10 @@ class PolicyConsumer {
   bool closed_ = false;
   bool closing_ = false;  // inside close(): the final revocation is not news
   bool ever_ready_ = false;
-  std::map<TopicPartition, bool> caught_up_;   // assigned partitions
+  std::map<TopicPartition, bool> caught_up_;  // assigned partitions
   std::map<TopicPartition, int64_t> committed_;
   mutable std::mutex lag_mu_;
-  std::map<std::string, int64_t> lag_;          // guarded by lag_mu_
+  std::map<std::string, int64_t> lag_;  // guarded by lag_mu_
   std::chrono::steady_clock::time_point last_commit_, last_stats_, last_gauges_;
   bool dirty_ = false;  // consumed since the last commit
   // Last record's partition, cached to avoid a string per message.

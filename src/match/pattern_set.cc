@@ -14,10 +14,14 @@ std::string PatternSet::to_regex(const std::string& pattern) {
   }
   for (; i < pattern.size(); ++i) {
     const char c = pattern[i];
-    if (c == '*') re += "[a-z0-9_\\-]*";  // '*' inside a label never crosses a dot
-    else if (c == '.') re += "\\.";
-    else if (c == '-') re += "\\-";
-    else re += c;
+    if (c == '*')
+      re += "[a-z0-9_\\-]*";  // '*' inside a label never crosses a dot
+    else if (c == '.')
+      re += "\\.";
+    else if (c == '-')
+      re += "\\-";
+    else
+      re += c;
   }
   re += "$";
   return re;

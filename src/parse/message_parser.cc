@@ -12,25 +12,38 @@ namespace od = simdjson::ondemand;
 
 std::string_view message_type_name(MessageType t) {
   switch (t) {
-    case MessageType::kBeginSync: return "BEGIN_SYNC";
-    case MessageType::kAddDomain: return "ADD_DOMAIN";
-    case MessageType::kRemoveDomain: return "REMOVE_DOMAIN";
-    case MessageType::kSyncComplete: return "SYNC_COMPLETE";
-    case MessageType::kAddMalicious: return "ADD_MALICIOUS";
-    case MessageType::kRemoveMalicious: return "REMOVE_MALICIOUS";
-    case MessageType::kAddGroup: return "ADD_GROUP";
-    case MessageType::kRemoveGroup: return "REMOVE_GROUP";
+    case MessageType::kBeginSync:
+      return "BEGIN_SYNC";
+    case MessageType::kAddDomain:
+      return "ADD_DOMAIN";
+    case MessageType::kRemoveDomain:
+      return "REMOVE_DOMAIN";
+    case MessageType::kSyncComplete:
+      return "SYNC_COMPLETE";
+    case MessageType::kAddMalicious:
+      return "ADD_MALICIOUS";
+    case MessageType::kRemoveMalicious:
+      return "REMOVE_MALICIOUS";
+    case MessageType::kAddGroup:
+      return "ADD_GROUP";
+    case MessageType::kRemoveGroup:
+      return "REMOVE_GROUP";
   }
   return "?";
 }
 
 std::string_view action_name(Action a) {
   switch (a) {
-    case Action::kNone: return "none";
-    case Action::kWhitelist: return "whitelist";
-    case Action::kBlacklist: return "blacklist";
-    case Action::kAllow: return "allow";
-    case Action::kMalicious: return "malicious";
+    case Action::kNone:
+      return "none";
+    case Action::kWhitelist:
+      return "whitelist";
+    case Action::kBlacklist:
+      return "blacklist";
+    case Action::kAllow:
+      return "allow";
+    case Action::kMalicious:
+      return "malicious";
   }
   return "?";
 }
@@ -82,15 +95,20 @@ Status number_from_string(std::string_view s, const char* field, uint64_t max, u
   uint64_t v = 0;
   for (char c : s) {
     unsigned d;
-    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
-    else if (base == 16 && c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
-    else if (base == 16 && c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-    else return Status(Reason::kWrongType, field, "not a decimal or 0x-hex number");
+    if (c >= '0' && c <= '9')
+      d = static_cast<unsigned>(c - '0');
+    else if (base == 16 && c >= 'a' && c <= 'f')
+      d = static_cast<unsigned>(c - 'a' + 10);
+    else if (base == 16 && c >= 'A' && c <= 'F')
+      d = static_cast<unsigned>(c - 'A' + 10);
+    else
+      return Status(Reason::kWrongType, field, "not a decimal or 0x-hex number");
     if (v > (UINT64_MAX - d) / static_cast<unsigned>(base))
       return Status(Reason::kOutOfRange, field, "number too large");
     v = v * static_cast<unsigned>(base) + d;
   }
-  if (v > max) return Status(Reason::kOutOfRange, field, std::to_string(v) + " > " + std::to_string(max));
+  if (v > max)
+    return Status(Reason::kOutOfRange, field, std::to_string(v) + " > " + std::to_string(max));
   *out = v;
   return Status();
 }
@@ -118,7 +136,8 @@ Status read_number(od::value v, const char* field, uint64_t max, uint64_t* out) 
   if (nt == od::number_type::unsigned_integer) {
     uint64_t u;
     if (v.get_uint64().get(u)) return Status(Reason::kBadJson, field, "malformed number");
-    if (u > max) return Status(Reason::kOutOfRange, field, std::to_string(u) + " > " + std::to_string(max));
+    if (u > max)
+      return Status(Reason::kOutOfRange, field, std::to_string(u) + " > " + std::to_string(max));
     *out = u;
     return Status();
   }
@@ -163,25 +182,38 @@ unsigned required_fields(MessageType t) {
     case MessageType::kBeginSync:
     case MessageType::kSyncComplete:
     case MessageType::kAddGroup:
-    case MessageType::kRemoveGroup: return kFGroup;
-    case MessageType::kAddDomain: return kFGroup | kFDomain | kFAction;
-    case MessageType::kRemoveDomain: return kFGroup | kFDomain;
-    case MessageType::kAddMalicious: return kFDomain | kFCategory;
-    case MessageType::kRemoveMalicious: return kFDomain;
+    case MessageType::kRemoveGroup:
+      return kFGroup;
+    case MessageType::kAddDomain:
+      return kFGroup | kFDomain | kFAction;
+    case MessageType::kRemoveDomain:
+      return kFGroup | kFDomain;
+    case MessageType::kAddMalicious:
+      return kFDomain | kFCategory;
+    case MessageType::kRemoveMalicious:
+      return kFDomain;
   }
   return 0;
 }
 
 const char* field_name(unsigned bit) {
   switch (bit) {
-    case kFType: return "type";
-    case kFGroup: return "group_id";
-    case kFDomain: return "domain";
-    case kFAction: return "action";
-    case kFCategory: return "category";
-    case kFPortMask: return "port_mask";
-    case kFConfidence: return "confidence";
-    case kFCount: return "count";
+    case kFType:
+      return "type";
+    case kFGroup:
+      return "group_id";
+    case kFDomain:
+      return "domain";
+    case kFAction:
+      return "action";
+    case kFCategory:
+      return "category";
+    case kFPortMask:
+      return "port_mask";
+    case kFConfidence:
+      return "confidence";
+    case kFCount:
+      return "count";
   }
   return "field";
 }
@@ -202,8 +234,7 @@ struct MessageParser::Impl {
   std::unique_ptr<char[]> buf;
   size_t cap = 0;
 
-  Status parse_object(od::object obj, Message* out, std::string_view* domain_raw,
-                      unsigned* seen);
+  Status parse_object(od::object obj, Message* out, std::string_view* domain_raw, unsigned* seen);
   // Best effort: the group_id of a message that failed validation.
   void recover_group_id(size_t len, Message* out);
 };
@@ -213,11 +244,12 @@ MessageParser::MessageParser(ParserLimits limits) : impl_(std::make_unique<Impl>
 }
 MessageParser::~MessageParser() = default;
 
-Status MessageParser::Impl::parse_object(od::object obj, Message* out,
-                                         std::string_view* domain_raw, unsigned* seen) {
+Status MessageParser::Impl::parse_object(od::object obj, Message* out, std::string_view* domain_raw,
+                                         unsigned* seen) {
   for (auto field : obj) {
     std::string_view key;
-    if (field.unescaped_key().get(key)) return Status(Reason::kBadJson, "message", "malformed member");
+    if (field.unescaped_key().get(key))
+      return Status(Reason::kBadJson, "message", "malformed member");
     od::value v;
     if (field.value().get(v)) return Status(Reason::kBadJson, "message", "malformed member");
     unsigned bit = 0;
@@ -248,7 +280,8 @@ Status MessageParser::Impl::parse_object(od::object obj, Message* out,
       s = read_string(v, "action", &str);
       if (s.ok()) {
         auto a = action_from_name(str);
-        if (!a) return Status(Reason::kBadAction, "action", "\"" + std::string(str.substr(0, 40)) + "\"");
+        if (!a)
+          return Status(Reason::kBadAction, "action", "\"" + std::string(str.substr(0, 40)) + "\"");
         out->action = *a;
       }
     } else if (key == "category") {
@@ -293,8 +326,9 @@ Status MessageParser::parse(const void* data, size_t len, Message* out) {
   Impl& m = *impl_;
   *out = Message{};
   if (len > m.limits.max_message_bytes)
-    return Status(Reason::kTooLarge, "message",
-                  std::to_string(len) + " bytes > limit " + std::to_string(m.limits.max_message_bytes));
+    return Status(
+        Reason::kTooLarge, "message",
+        std::to_string(len) + " bytes > limit " + std::to_string(m.limits.max_message_bytes));
   if (len + simdjson::SIMDJSON_PADDING > m.cap) {
     m.cap = len + simdjson::SIMDJSON_PADDING;
     m.buf = std::make_unique<char[]>(m.cap);
@@ -311,15 +345,16 @@ Status MessageParser::parse(const void* data, size_t len, Message* out) {
   std::string_view domain_raw;
   unsigned seen = 0;
   Status s = m.parse_object(obj, out, &domain_raw, &seen);
-  if (s.ok() && doc.current_location().error() != simdjson::OUT_OF_BOUNDS) s = Status(Reason::kBadJson, "message", "trailing content after object");
+  if (s.ok() && doc.current_location().error() != simdjson::OUT_OF_BOUNDS)
+    s = Status(Reason::kBadJson, "message", "trailing content after object");
   if (s.ok() && !(seen & kFType)) s = Status(Reason::kMissingField, "type");
   if (s.ok()) {
     unsigned missing = required_fields(out->type) & ~seen;
     if (missing) s = Status(Reason::kMissingField, first_missing(missing));
   }
   if (s.ok() && (seen & kFDomain)) {
-    const bool malicious = out->type == MessageType::kAddMalicious ||
-                           out->type == MessageType::kRemoveMalicious;
+    const bool malicious =
+        out->type == MessageType::kAddMalicious || out->type == MessageType::kRemoveMalicious;
     if (malicious) {
       s = normalize_query(domain_raw, &out->domain.name);
       out->domain.kind = RuleKind::kPlain;
@@ -329,10 +364,12 @@ Status MessageParser::parse(const void* data, size_t len, Message* out) {
   }
   if (out->type == MessageType::kAddMalicious) out->action = Action::kMalicious;
   if (!s.ok()) {
-    const bool names_group = out->type != MessageType::kAddMalicious &&
-                             out->type != MessageType::kRemoveMalicious;
-    if (names_group) m.recover_group_id(len, out);
-    else out->group_id.clear();
+    const bool names_group =
+        out->type != MessageType::kAddMalicious && out->type != MessageType::kRemoveMalicious;
+    if (names_group)
+      m.recover_group_id(len, out);
+    else
+      out->group_id.clear();
   }
   return s;
 }

@@ -44,7 +44,8 @@ class PipelineTest : public ::testing::Test {
 };
 
 #define BEGIN(g) R"({"type":"BEGIN_SYNC","group_id":")" g R"("})"
-#define ADD(g, d) R"({"type":"ADD_DOMAIN","group_id":")" g R"(","domain":")" d R"(","action":"blacklist"})"
+#define ADD(g, d) \
+  R"({"type":"ADD_DOMAIN","group_id":")" g R"(","domain":")" d R"(","action":"blacklist"})"
 #define COMPLETE(g) R"({"type":"SYNC_COMPLETE","group_id":")" g R"("})"
 
 TEST_F(PipelineTest, CommitsAtTheSafeWatermarkOfInterleavedSyncs) {
@@ -89,7 +90,8 @@ TEST_F(PipelineTest, EveryKindOfBadInputIsCountedByReasonAndLoggedOnce) {
       {R"({"type":"NOPE","group_id":"g"})", Reason::kUnknownType},
       {R"({"type":"ADD_DOMAIN","group_id":"g","domain":"x.com"})", Reason::kMissingField},
       {R"({"type":"ADD_MALICIOUS","domain":"x.com","category":"abc"})", Reason::kWrongType},
-      {R"({"type":"ADD_MALICIOUS","domain":"x.com","category":1,"confidence":200})", Reason::kOutOfRange},
+      {R"({"type":"ADD_MALICIOUS","domain":"x.com","category":1,"confidence":200})",
+       Reason::kOutOfRange},
   };
   for (const auto& [json, reason] : cases) {
     const size_t before = lines_.size();
@@ -123,9 +125,11 @@ TEST_F(PipelineTest, RevocationDiscardsOpenSyncsAndKeepsActiveTables) {
 
 TEST_F(PipelineTest, TraceLinesAreTheSeeds) {
   feed(BEGIN("enterprise_a"));
-  feed(R"({"type":"ADD_DOMAIN","group_id":"enterprise_a","domain":"google.com","action":"whitelist"})");
+  feed(
+      R"({"type":"ADD_DOMAIN","group_id":"enterprise_a","domain":"google.com","action":"whitelist"})");
   feed(R"({"type":"REMOVE_DOMAIN","group_id":"enterprise_a","domain":"google.com"})");
-  feed(R"({"type":"ADD_DOMAIN","group_id":"enterprise_a","domain":"facebook.com","action":"blacklist"})");
+  feed(
+      R"({"type":"ADD_DOMAIN","group_id":"enterprise_a","domain":"facebook.com","action":"blacklist"})");
   feed(COMPLETE("enterprise_a"));
   std::vector<std::string> trace;
   for (const auto& [l, m] : lines_)
@@ -161,10 +165,10 @@ class DlqPipelineTest : public PipelineTest {
 };
 
 TEST_F(DlqPipelineTest, InvalidOffsetIsCommittedOnlyAfterItsCopyIsConfirmed) {
-  feed(ADD("a", "x.com"));                   // 0
+  feed(ADD("a", "x.com"));                    // 0
   HandleResult r = feed(ADD("a", "bad..x"));  // 1
   EXPECT_TRUE(r.copy_to_dlq);
-  feed(ADD("a", "y.com"));                   // 2
+  feed(ADD("a", "y.com"));  // 2
   EXPECT_EQ(wm_.safe(kTp), 1);
   pipeline_.dlq_done(kTp, 1, true);
   EXPECT_EQ(wm_.safe(kTp), 3);

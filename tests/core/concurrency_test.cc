@@ -52,7 +52,8 @@ void writer(Shared* s, int generations) {
     const uint32_t cat = static_cast<uint32_t>(k);
     apply(msg(MessageType::kBeginSync, "g"));
     // Entries in a different order each time, so the tables differ in layout.
-    for (int j = 0; j < kEntries; ++j) apply(msg(MessageType::kAddDomain, "g", entry((j * 7 + k) % kEntries), cat));
+    for (int j = 0; j < kEntries; ++j)
+      apply(msg(MessageType::kAddDomain, "g", entry((j * 7 + k) % kEntries), cat));
     // A few pattern rules, their number varying so Hyperscan scratch needs change.
     for (int p = 0; p <= k % 4; ++p)
       apply(msg(MessageType::kAddDomain, "g", "p" + std::to_string(p) + "x*.gen.test", cat,

@@ -51,8 +51,7 @@ INSTANTIATE_TEST_SUITE_P(
         PolicyCase{"BÜCHER.de", true, "xn--bcher-kva.de", RuleKind::kPlain},
         PolicyCase{"*.bücher.de", true, "xn--bcher-kva.de", RuleKind::kWildcard},
         PolicyCase{"under_score.example", true, "under_score.example", RuleKind::kPlain},
-        PolicyCase{"", false, "", RuleKind::kPlain},
-        PolicyCase{".", false, "", RuleKind::kPlain},
+        PolicyCase{"", false, "", RuleKind::kPlain}, PolicyCase{".", false, "", RuleKind::kPlain},
         PolicyCase{"a..b", false, "", RuleKind::kPlain},
         PolicyCase{".a.b", false, "", RuleKind::kPlain},
         PolicyCase{"a b.com", false, "", RuleKind::kPlain},
@@ -106,16 +105,14 @@ TEST_P(QueryAsciiTest, MatchesTheAllocatingNormaliser) {
   EXPECT_EQ(slow, c.out);
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, QueryAsciiTest,
-                         ::testing::Values(AsciiCase{"WWW.Google.COM", "www.google.com"},
-                                           AsciiCase{"google.com.", "google.com"},
-                                           AsciiCase{"a-b_c.d", "a-b_c.d"},
-                                           AsciiCase{"google.com..", nullptr},
-                                           AsciiCase{"", nullptr}, AsciiCase{".", nullptr},
-                                           AsciiCase{"a..b", nullptr},
-                                           AsciiCase{"bücher.de", nullptr},
-                                           AsciiCase{"*.a.com", nullptr},
-                                           AsciiCase{"a\tb.com", nullptr}));
+INSTANTIATE_TEST_SUITE_P(
+    Table, QueryAsciiTest,
+    ::testing::Values(AsciiCase{"WWW.Google.COM", "www.google.com"},
+                      AsciiCase{"google.com.", "google.com"}, AsciiCase{"a-b_c.d", "a-b_c.d"},
+                      AsciiCase{"google.com..", nullptr}, AsciiCase{"", nullptr},
+                      AsciiCase{".", nullptr}, AsciiCase{"a..b", nullptr},
+                      AsciiCase{"bücher.de", nullptr}, AsciiCase{"*.a.com", nullptr},
+                      AsciiCase{"a\tb.com", nullptr}));
 
 TEST(QueryAsciiLengthTest, Limits) {
   char buf[kMaxDomainLength + 2];

@@ -76,12 +76,14 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"com", Action::kNone, MatchSource::kNone, 0, ""},
         // IDN: the rule was given in U-labels, queries arrive as A-labels
         Case{"xn--bcher-kva.de", Action::kBlacklist, MatchSource::kExact, 5, "xn--bcher-kva.de"},
-        Case{"www.XN--BCHER-KVA.de", Action::kBlacklist, MatchSource::kSuffix, 5, "xn--bcher-kva.de"},
+        Case{"www.XN--BCHER-KVA.de", Action::kBlacklist, MatchSource::kSuffix, 5,
+             "xn--bcher-kva.de"},
         // patterns, after every suffix rule, most specific pattern first
         Case{"ads1.tracker.net", Action::kBlacklist, MatchSource::kPattern, 6, "ads*.tracker.net"},
         Case{"ads.tracker.net", Action::kBlacklist, MatchSource::kPattern, 6, "ads*.tracker.net"},
         Case{"ads-x.tracker.net", Action::kAllow, MatchSource::kPattern, 7, "ads-*.tracker.net"},
-        Case{"ads.x.tracker.net", Action::kNone, MatchSource::kNone, 0, ""},  // '*' stays in its label
+        Case{"ads.x.tracker.net", Action::kNone, MatchSource::kNone, 0,
+             ""},  // '*' stays in its label
         Case{"plain.tracker.net", Action::kWhitelist, MatchSource::kExact, 9, "plain.tracker.net"},
         Case{"a.b.cdn7.net", Action::kBlacklist, MatchSource::kPattern, 8, "*.cdn*.net"},
         Case{"cdn7.net", Action::kNone, MatchSource::kNone, 0, ""},
@@ -123,7 +125,8 @@ TEST_F(StoreTest, UnknownGroupIsNone) {
 }
 
 TEST_F(StoreTest, PortMaskAndCategoryAreReturned) {
-  apply(R"({"type":"ADD_DOMAIN","group_id":"g","domain":"p.com","action":"blacklist","category":"0x20","port_mask":443})");
+  apply(
+      R"({"type":"ADD_DOMAIN","group_id":"g","domain":"p.com","action":"blacklist","category":"0x20","port_mask":443})");
   Verdict v = lookup("g", "p.com");
   EXPECT_EQ(v.category, 32u);
   EXPECT_EQ(v.port_mask, 443u);

@@ -196,7 +196,8 @@ TEST_F(StoreTest, MaliciousAddRemove) {
 TEST_F(StoreTest, ManyImmediateOpsGrowAndCompact) {
   for (int i = 0; i < 5000; ++i) add("g", "d" + std::to_string(i) + ".example", "allow", i);
   for (int round = 0; round < 4; ++round)
-    for (int i = 0; i < 5000; i += 2) add("g", "d" + std::to_string(i) + ".example", "blacklist", round);
+    for (int i = 0; i < 5000; i += 2)
+      add("g", "d" + std::to_string(i) + ".example", "blacklist", round);
   for (int i = 1; i < 5000; i += 4) remove("g", "d" + std::to_string(i) + ".example");
   EXPECT_EQ(store_.active_entries("g"), 5000u - 1250u);
   for (int i = 0; i < 5000; ++i) {
@@ -227,7 +228,8 @@ TEST_F(LimitedStoreTest, EntriesPerGroup) {
   add("g", "*.c.com", "allow");
   EXPECT_EQ(add("g", "d.com", "allow"), ApplyResult::kRejected);
   EXPECT_EQ(last_.status.reason(), Reason::kLimitExceeded);
-  EXPECT_EQ(add("g", "a.com", "blacklist"), ApplyResult::kBuffered) << "an update is not a new entry";
+  EXPECT_EQ(add("g", "a.com", "blacklist"), ApplyResult::kBuffered)
+      << "an update is not a new entry";
   complete("g");
   EXPECT_EQ(add("g", "e.com", "allow"), ApplyResult::kRejected);
   EXPECT_EQ(add("g", "e*.com", "allow"), ApplyResult::kRejected);

@@ -30,9 +30,9 @@ class StoreTest : public ::testing::Test {
 
   ApplyResult add(std::string_view group, std::string_view domain, std::string_view action,
                   unsigned category = 0) {
-    return apply(R"({"type":"ADD_DOMAIN","group_id":")" + std::string(group) +
-                 R"(","domain":")" + std::string(domain) + R"(","action":")" +
-                 std::string(action) + R"(","category":)" + std::to_string(category) + "}");
+    return apply(R"({"type":"ADD_DOMAIN","group_id":")" + std::string(group) + R"(","domain":")" +
+                 std::string(domain) + R"(","action":")" + std::string(action) +
+                 R"(","category":)" + std::to_string(category) + "}");
   }
   ApplyResult remove(std::string_view group, std::string_view domain) {
     return apply(R"({"type":"REMOVE_DOMAIN","group_id":")" + std::string(group) +

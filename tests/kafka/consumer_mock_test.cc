@@ -5,8 +5,8 @@
 
 #include <atomic>
 #include <mutex>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "http/admin_server.h"
@@ -28,12 +28,16 @@ using testing::wait_until;
 
 const std::string kConsumerBin = KAFKA_CONSUMER_BIN;
 
-std::string begin(const std::string& g) { return R"({"type":"BEGIN_SYNC","group_id":")" + g + R"("})"; }
+std::string begin(const std::string& g) {
+  return R"({"type":"BEGIN_SYNC","group_id":")" + g + R"("})";
+}
 std::string add(const std::string& g, const std::string& d) {
-  return R"({"type":"ADD_DOMAIN","group_id":")" + g + R"(","domain":")" + d + R"(","action":"blacklist"})";
+  return R"({"type":"ADD_DOMAIN","group_id":")" + g + R"(","domain":")" + d +
+         R"(","action":"blacklist"})";
 }
 std::string complete(const std::string& g, int count) {
-  return R"({"type":"SYNC_COMPLETE","group_id":")" + g + R"(","count":)" + std::to_string(count) + "}";
+  return R"({"type":"SYNC_COMPLETE","group_id":")" + g + R"(","count":)" + std::to_string(count) +
+         "}";
 }
 
 class MockTest : public ::testing::Test {
@@ -43,7 +47,8 @@ class MockTest : public ::testing::Test {
     brokers_ = cluster_->bootstraps();
   }
   std::string tmp(const std::string& name) const {
-    return ::testing::TempDir() + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" + name;
+    return ::testing::TempDir() + "/" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" + name;
   }
   std::unique_ptr<kafka::MockCluster> cluster_;
   std::string brokers_;
@@ -92,7 +97,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadArgs{{"127.0.0.1:1", "t", "--on-invalid=maybe"}, "--on-invalid takes abort or skip"},
         BadArgs{{"127.0.0.1:1", "t", "--bogus"}, "unknown option --bogus"},
         BadArgs{{"127.0.0.1:1"}, "need BROKERS TOPIC"},
-        BadArgs{{"127.0.0.1:1", "t", "--config", "/nonexistent.properties"}, "cannot read /nonexistent.properties"},
+        BadArgs{{"127.0.0.1:1", "t", "--config", "/nonexistent.properties"},
+                "cannot read /nonexistent.properties"},
         BadArgs{{"127.0.0.1:1", "t", "--stats-interval", "x"}, "--stats-interval needs a number"}));
 
 TEST_F(MockTest, SecretsNeverAppearInErrors) {
@@ -112,9 +118,16 @@ TEST_F(MockTest, KilledBetweenInterleavedSyncsLosesNothing) {
   const int port = free_port();
   // A short session timeout: the killed instance leaves no static membership
   // behind, so its restart waits for the broker to expire it.
-  const std::vector<std::string> args = {brokers_, "policy", "--group", "dp1", "--metrics-port",
-                                         std::to_string(port), "--stats-interval", "0",
-                                         "-X", "session.timeout.ms=6000"};
+  const std::vector<std::string> args = {brokers_,
+                                         "policy",
+                                         "--group",
+                                         "dp1",
+                                         "--metrics-port",
+                                         std::to_string(port),
+                                         "--stats-interval",
+                                         "0",
+                                         "-X",
+                                         "session.timeout.ms=6000"};
   {
     Child c(kConsumerBin, args, tmp("run1.out"));
     ASSERT_TRUE(wait_until([&] { return lookup_action(port, "a", "a2.com") == "blacklist"; }))
@@ -130,8 +143,10 @@ TEST_F(MockTest, KilledBetweenInterleavedSyncsLosesNothing) {
   produce(brokers_, "policy", "k", {add("b", "b2.com"), complete("b", 2)});  // offsets 6, 7
   Child c(kConsumerBin, args, tmp("run2.out"));
   int status = 0;
-  ASSERT_TRUE(wait_until([&] { http_get(port, "/readyz", &status); return status == 200; }))
-      << c.output();
+  ASSERT_TRUE(wait_until([&] {
+    http_get(port, "/readyz", &status);
+    return status == 200;
+  })) << c.output();
   ASSERT_TRUE(wait_until([&] { return lookup_action(port, "b", "b2.com") == "blacklist"; }));
   // Restarted from the beginning, not from the committed offset 2 (which
   // would have skipped a's BEGIN_SYNC and a1.com).
@@ -235,7 +250,9 @@ TEST_F(MockTest, RevocationMidSyncDiscardsTheSyncAndNeverCommitsPastItsBegin) {
   ASSERT_TRUE(wait_until([&] { return a.logged("revoked 1 partitions"); })) << a.dump();
   ASSERT_TRUE(wait_until([&] {
     return a.assigned() + b.assigned() == 1 && (a.consumer->ready() || b.consumer->ready());
-  })) << "A:\n" << a.dump() << "B:\n" << b.dump();
+  })) << "A:\n"
+      << a.dump() << "B:\n"
+      << b.dump();
   // The mock coordinator refuses commits while the group rebalances (a real
   // broker takes them: tests/kafka_real); either way nothing past the
   // BEGIN_SYNC of the open sync is ever committed.
@@ -284,10 +301,14 @@ TEST_P(RebalanceTest, ClosedConsumersPartitionsMoveToTheOtherWithEverySyncWhole)
   b.start();
   ASSERT_TRUE(wait_until([&] {
     return a.assigned() == 1 && b.assigned() == 1 && a.consumer->ready() && b.consumer->ready();
-  })) << "each consumer owns one partition\nA:\n" << a.dump() << "B:\n" << b.dump();
+  })) << "each consumer owns one partition\nA:\n"
+      << a.dump() << "B:\n"
+      << b.dump();
   b.stop();  // run() returns, close() commits and leaves the group
   ASSERT_TRUE(wait_until([&] { return a.assigned() == 2 && a.consumer->ready(); }))
-      << "A:\n" << a.dump() << "B:\n" << b.dump();
+      << "A:\n"
+      << a.dump() << "B:\n"
+      << b.dump();
   for (const auto& g : groups) EXPECT_EQ(lookup(a.store, g, g + ".com"), Action::kBlacklist) << g;
   a.stop();
   EXPECT_EQ(a.store.open_syncs(), 0u);
@@ -342,8 +363,10 @@ TEST_F(MockTest, InvalidMessagesGoToTheDeadLetterTopicBeforeTheirOffsetIsCommitt
         const void* v;
         size_t n;
         std::string reason, offset;
-        if (rd_kafka_header_get_last(h, "policysync-reason", &v, &n) == 0) reason.assign(static_cast<const char*>(v), n);
-        if (rd_kafka_header_get_last(h, "policysync-source-offset", &v, &n) == 0) offset.assign(static_cast<const char*>(v), n);
+        if (rd_kafka_header_get_last(h, "policysync-reason", &v, &n) == 0)
+          reason.assign(static_cast<const char*>(v), n);
+        if (rd_kafka_header_get_last(h, "policysync-source-offset", &v, &n) == 0)
+          offset.assign(static_cast<const char*>(v), n);
         copies.emplace_back(reason, offset);
       }
       rd_kafka_message_destroy(m);

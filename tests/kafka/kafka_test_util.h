@@ -3,8 +3,8 @@
 // child process, querying its HTTP endpoints, and waiting for conditions.
 #pragma once
 
-#include <httplib.h>
 #include <arpa/inet.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -37,8 +37,7 @@ inline bool wait_until(const std::function<bool()>& cond,
 }
 
 inline void produce(const std::string& brokers, const std::string& topic, const std::string& key,
-                    const std::vector<std::string>& values,
-                    const kafka::Properties& props = {}) {
+                    const std::vector<std::string>& values, const kafka::Properties& props = {}) {
   std::unique_ptr<kafka::Producer> p;
   Status s = kafka::Producer::create(brokers, props, &p);
   ASSERT_TRUE(s.ok()) << s.to_string();

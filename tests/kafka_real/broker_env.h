@@ -37,7 +37,9 @@ struct Broker {
     }();
     return b;
   }
-  std::string script() const { return std::string(POLICYSYNC_SOURCE_DIR) + "/scripts/kafka/broker"; }
+  std::string script() const {
+    return std::string(POLICYSYNC_SOURCE_DIR) + "/scripts/kafka/broker";
+  }
 };
 
 // Runs a shell command; its stdout.
@@ -68,9 +70,9 @@ inline void create_topic(const std::string& topic, int partitions) {
 // -1 for "-".
 inline std::map<int, std::pair<long, long>> group_offsets(const std::string& group,
                                                           const std::string& topic) {
-  const std::string out = kafka_tool(
-      "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server " +
-      Broker::get().bootstrap + " --describe --group " + group);
+  const std::string out =
+      kafka_tool("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server " +
+                 Broker::get().bootstrap + " --describe --group " + group);
   std::map<int, std::pair<long, long>> r;
   std::istringstream in(out);
   std::string line;

@@ -38,7 +38,8 @@ std::string tmp(const std::string& name) {
 }
 
 // Produces "key|json" lines with kcat, a client nobody here wrote.
-void kcat_produce(const std::string& topic, const std::vector<std::pair<std::string, std::string>>& msgs,
+void kcat_produce(const std::string& topic,
+                  const std::vector<std::pair<std::string, std::string>>& msgs,
                   const std::string& extra = "") {
   const std::string file = tmp("kcat.in");
   {
@@ -47,20 +48,23 @@ void kcat_produce(const std::string& topic, const std::vector<std::pair<std::str
   }
   int st = 0;
   const std::string out =
-      sh("kcat -P -b " + Broker::get().bootstrap + " -t " + topic + " -K '|' -X enable.idempotence=true " +
-             extra + " -l " + file + " 2>&1",
+      sh("kcat -P -b " + Broker::get().bootstrap + " -t " + topic +
+             " -K '|' -X enable.idempotence=true " + extra + " -l " + file + " 2>&1",
          &st);
   ASSERT_EQ(st, 0) << out;
 }
 
-std::string begin(const std::string& g) { return R"({"type":"BEGIN_SYNC","group_id":")" + g + R"("})"; }
+std::string begin(const std::string& g) {
+  return R"({"type":"BEGIN_SYNC","group_id":")" + g + R"("})";
+}
 std::string add(const std::string& g, const std::string& d, const std::string& action = "blacklist",
                 int category = 0) {
   return R"({"type":"ADD_DOMAIN","group_id":")" + g + R"(","domain":")" + d + R"(","action":")" +
          action + R"(","category":)" + std::to_string(category) + "}";
 }
 std::string complete(const std::string& g, int count) {
-  return R"({"type":"SYNC_COMPLETE","group_id":")" + g + R"(","count":)" + std::to_string(count) + "}";
+  return R"({"type":"SYNC_COMPLETE","group_id":")" + g + R"(","count":)" + std::to_string(count) +
+         "}";
 }
 
 bool ready(int port) {
@@ -78,8 +82,9 @@ long metric(int port, const std::string& name) {
 
 std::vector<std::string> consumer_args(const std::string& topic, const std::string& group, int port,
                                        std::vector<std::string> extra = {}) {
-  std::vector<std::string> a = {Broker::get().bootstrap, topic, "--group", group, "--metrics-port",
-                                std::to_string(port), "--stats-interval", "0"};
+  std::vector<std::string> a = {
+      Broker::get().bootstrap, topic, "--group", group, "--metrics-port", std::to_string(port),
+      "--stats-interval",      "0"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
@@ -88,13 +93,16 @@ std::vector<std::string> consumer_args(const std::string& topic, const std::stri
 TEST(RealBrokerTest, SeedScenarioWithKcatAsProducer) {
   create_topic("seed", 1);
   const std::string g = "enterprise_a";
-  kcat_produce("seed", {{g, begin(g)},
-                        {g, add(g, "google.com", "whitelist")},
-                        {g, add(g, "facebook.com", "blacklist", 2)},
-                        {g, add(g, "youtube.com", "blacklist", 2)},
-                        {g, R"({"type":"REMOVE_DOMAIN","group_id":"enterprise_a","domain":"youtube.com"})"},
-                        {g, complete(g, 3)},
-                        {"feed", R"({"type":"ADD_MALICIOUS","domain":"c2.evil.net","category":4,"confidence":98})"}});
+  kcat_produce(
+      "seed",
+      {{g, begin(g)},
+       {g, add(g, "google.com", "whitelist")},
+       {g, add(g, "facebook.com", "blacklist", 2)},
+       {g, add(g, "youtube.com", "blacklist", 2)},
+       {g, R"({"type":"REMOVE_DOMAIN","group_id":"enterprise_a","domain":"youtube.com"})"},
+       {g, complete(g, 3)},
+       {"feed",
+        R"({"type":"ADD_MALICIOUS","domain":"c2.evil.net","category":4,"confidence":98})"}});
   const int port = free_port();
   Child c(kBin, consumer_args("seed", "seed-dp", port), tmp("consumer.out"));
   ASSERT_TRUE(wait_until([&] { return ready(port); })) << c.output();
@@ -139,8 +147,9 @@ TEST(RealBrokerTest, KilledAtRandomPointsTwentyTimesEndsInTheUninterruptedState)
   }
   const int port = free_port();
   // Static membership: a restarted instance takes its partitions back at once.
-  const auto args = consumer_args("stream", "stream-dp", port,
-                                  {"-X", "group.instance.id=stream-dp-1", "-X", "session.timeout.ms=10000"});
+  const auto args =
+      consumer_args("stream", "stream-dp", port,
+                    {"-X", "group.instance.id=stream-dp-1", "-X", "session.timeout.ms=10000"});
   std::atomic<bool> done{false};
   std::atomic<int> partial{0}, checks{0};
   // A checker: every group's names in one /lookup (one batch, one generation):
@@ -154,7 +163,8 @@ TEST(RealBrokerTest, KilledAtRandomPointsTwentyTimesEndsInTheUninterruptedState)
         const std::string body = http_get(port, q);
         if (body.empty() || body[0] != '[') continue;  // consumer down
         std::set<std::string> cats;
-        for (size_t at = body.find("\"category\":"); at != std::string::npos; at = body.find("\"category\":", at + 1))
+        for (size_t at = body.find("\"category\":"); at != std::string::npos;
+             at = body.find("\"category\":", at + 1))
           cats.insert(body.substr(at + 11, body.find(',', at) - at - 11));
         ++checks;
         if (cats.size() != 1) ++partial;
@@ -178,21 +188,26 @@ TEST(RealBrokerTest, KilledAtRandomPointsTwentyTimesEndsInTheUninterruptedState)
   for (int i = 0; i < kGroups; ++i)
     for (int j = 0; j < kEntries; j += 7) {
       const std::string g = "sg" + std::to_string(i);
-      const std::string body = http_get(port, "/lookup?group=" + g + "&domain=e" + std::to_string(j) + "." + g + ".test");
-      EXPECT_NE(body.find("\"category\":" + std::to_string(kGenerations) + ","), std::string::npos) << body;
+      const std::string body = http_get(
+          port, "/lookup?group=" + g + "&domain=e" + std::to_string(j) + "." + g + ".test");
+      EXPECT_NE(body.find("\"category\":" + std::to_string(kGenerations) + ","), std::string::npos)
+          << body;
     }
   // Committed = safe watermarks: with no sync open, the end of each partition.
   std::string seen;
-  const bool committed_all = wait_until([&] {
-    auto offs = group_offsets("stream-dp", "stream");
-    seen.clear();
-    for (const auto& [p, o] : offs)
-      seen += " p" + std::to_string(p) + "=" + std::to_string(o.first) + "/" + std::to_string(o.second);
-    if (offs.size() != kPartitions) return false;
-    for (const auto& [p, o] : offs)
-      if (o.first != o.second && !(o.second == 0 && o.first == -1)) return false;
-    return true;
-  }, std::chrono::seconds(30));
+  const bool committed_all = wait_until(
+      [&] {
+        auto offs = group_offsets("stream-dp", "stream");
+        seen.clear();
+        for (const auto& [p, o] : offs)
+          seen += " p" + std::to_string(p) + "=" + std::to_string(o.first) + "/" +
+                  std::to_string(o.second);
+        if (offs.size() != kPartitions) return false;
+        for (const auto& [p, o] : offs)
+          if (o.first != o.second && !(o.second == 0 && o.first == -1)) return false;
+        return true;
+      },
+      std::chrono::seconds(30));
   if (!committed_all) {
     done = true;
     checker.join();
@@ -219,15 +234,18 @@ TEST(RealBrokerTest, KilledAtRandomPointsTwentyTimesEndsInTheUninterruptedState)
   EXPECT_EQ(partial.load(), 0) << "a lookup saw a partial sync";
 }
 
-
 // 3. The broker stopped for 30 s mid-stream: lookups keep answering from the
 // old tables, the consumer resumes, nothing is lost.
 TEST(RealBrokerTest, BrokerStoppedThirtySecondsMidStream) {
   create_topic("outage", 1);
-  kcat_produce("outage", {{"g", begin("g")}, {"g", add("g", "before.test")}, {"g", complete("g", 1)},
-                          {"h", begin("h")}, {"h", add("h", "h1.test")}});  // h's sync spans the outage
+  kcat_produce("outage", {{"g", begin("g")},
+                          {"g", add("g", "before.test")},
+                          {"g", complete("g", 1)},
+                          {"h", begin("h")},
+                          {"h", add("h", "h1.test")}});  // h's sync spans the outage
   const int port = free_port();
-  Child c(kBin, consumer_args("outage", "outage-dp", port, {"--workers", "2", "--worker-group", "g"}),
+  Child c(kBin,
+          consumer_args("outage", "outage-dp", port, {"--workers", "2", "--worker-group", "g"}),
           tmp("consumer.out"));
   ASSERT_TRUE(wait_until([&] { return ready(port); })) << c.output();
   const Broker& b = Broker::get();
@@ -246,8 +264,9 @@ TEST(RealBrokerTest, BrokerStoppedThirtySecondsMidStream) {
   EXPECT_TRUE(c.running()) << c.output();
   sh(b.script() + " restart " + b.dir, &st);
   ASSERT_EQ(st, 0);
-  kcat_produce("outage", {{"h", add("h", "h2.test")}, {"h", complete("h", 2)},
-                          {"g", add("g", "after.test")}});
+  kcat_produce(
+      "outage",
+      {{"h", add("h", "h2.test")}, {"h", complete("h", 2)}, {"g", add("g", "after.test")}});
   ASSERT_TRUE(wait_until([&] { return lookup_action(port, "g", "after.test") == "blacklist"; },
                          std::chrono::seconds(60)))
       << c.output();
@@ -275,41 +294,52 @@ TEST_P(SharedGroupTest, GracefulCloseHandsOverWithinSecondsAndKillWithinSessionT
   }
   kcat_produce(topic, msgs);
   const int pa = free_port(), pb = free_port();
-  const std::vector<std::string> common = {"-X", std::string("partition.assignment.strategy=") + GetParam(),
-                                           "-X", "session.timeout.ms=45000"};
+  const std::vector<std::string> common = {
+      "-X", std::string("partition.assignment.strategy=") + GetParam(), "-X",
+      "session.timeout.ms=45000"};
   Child a(kBin, consumer_args(topic, group, pa, common), tmp("a.out"));
   auto b = std::make_unique<Child>(kBin, consumer_args(topic, group, pb, common), tmp("b.out"));
   ASSERT_TRUE(wait_until([&] {
     return metric(pa, "policysync_assigned_partitions") == 2 &&
            metric(pb, "policysync_assigned_partitions") == 2 && ready(pa) && ready(pb);
-  })) << a.output() << b->output();
+  })) << a.output()
+      << b->output();
   // Graceful: B leaves the group at once; A owns all four well before the
   // 45 s session timeout would have expired B.
   b->signal(SIGTERM);
   EXPECT_EQ(b->wait(), 0);
-  ASSERT_TRUE(wait_until([&] { return metric(pa, "policysync_assigned_partitions") == 4 && ready(pa); },
-                         std::chrono::seconds(15)))
+  ASSERT_TRUE(
+      wait_until([&] { return metric(pa, "policysync_assigned_partitions") == 4 && ready(pa); },
+                 std::chrono::seconds(15)))
       << a.output();
   for (int i = 0; i < 8; ++i)
-    EXPECT_EQ(lookup_action(pa, "grp" + std::to_string(i), "grp" + std::to_string(i) + ".test"), "blacklist");
+    EXPECT_EQ(lookup_action(pa, "grp" + std::to_string(i), "grp" + std::to_string(i) + ".test"),
+              "blacklist");
   // Killed: B' dies without leaving; A gets its partitions once the (here
   // 10 s) session times out.
-  b = std::make_unique<Child>(kBin, consumer_args(topic, group, pb, {"-X", std::string("partition.assignment.strategy=") + GetParam(), "-X", "session.timeout.ms=10000"}),
-                              tmp("b2.out"));
-  ASSERT_TRUE(wait_until([&] { return metric(pb, "policysync_assigned_partitions") == 2 && ready(pb); },
-                         std::chrono::seconds(60)))
+  b = std::make_unique<Child>(
+      kBin,
+      consumer_args(topic, group, pb,
+                    {"-X", std::string("partition.assignment.strategy=") + GetParam(), "-X",
+                     "session.timeout.ms=10000"}),
+      tmp("b2.out"));
+  ASSERT_TRUE(
+      wait_until([&] { return metric(pb, "policysync_assigned_partitions") == 2 && ready(pb); },
+                 std::chrono::seconds(60)))
       << b->output();
   b->signal(SIGKILL);
   b->wait();
-  ASSERT_TRUE(wait_until([&] { return metric(pa, "policysync_assigned_partitions") == 4 && ready(pa); },
-                         std::chrono::seconds(40)))
+  ASSERT_TRUE(
+      wait_until([&] { return metric(pa, "policysync_assigned_partitions") == 4 && ready(pa); },
+                 std::chrono::seconds(40)))
       << a.output();
   EXPECT_EQ(metric(pa, "policysync_open_syncs"), 0);
   a.signal(SIGTERM);
   EXPECT_EQ(a.wait(), 0) << a.output();
 }
 
-INSTANTIATE_TEST_SUITE_P(Protocols, SharedGroupTest, ::testing::Values("range", "cooperative-sticky"));
+INSTANTIATE_TEST_SUITE_P(Protocols, SharedGroupTest,
+                         ::testing::Values("range", "cooperative-sticky"));
 
 // 5. Security: SASL_SSL with SCRAM-SHA-512 and a CA made by openssl.
 struct SecurityCase {
@@ -332,15 +362,17 @@ TEST_P(SecurityTest, ConnectsOrFailsWithOneClearLine) {
   const std::string password = sc.right_password ? b.password : "wrong-" + b.password;
   const int port = free_port();
   Child c(kBin,
-          {b.secure_bootstrap, "secure", "--group", "secure-dp", "--metrics-port", std::to_string(port),
-           "-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=SCRAM-SHA-512", "-X",
-           "sasl.username=" + b.user, "-X", "sasl.password=" + password, "-X",
-           "ssl.ca.location=" + (sc.right_ca ? b.ca : other_ca)},
+          {b.secure_bootstrap, "secure", "--group", "secure-dp", "--metrics-port",
+           std::to_string(port), "-X", "security.protocol=SASL_SSL", "-X",
+           "sasl.mechanisms=SCRAM-SHA-512", "-X", "sasl.username=" + b.user, "-X",
+           "sasl.password=" + password, "-X", "ssl.ca.location=" + (sc.right_ca ? b.ca : other_ca)},
           tmp("consumer.out"));
   if (sc.exit_code == 0) {
-    kcat_produce("secure", {{"s", begin("s")}, {"s", add("s", "secret.test")}, {"s", complete("s", 1)}});
-    ASSERT_TRUE(wait_until([&] { return ready(port) && lookup_action(port, "s", "secret.test") == "blacklist"; }))
-        << c.output();
+    kcat_produce("secure",
+                 {{"s", begin("s")}, {"s", add("s", "secret.test")}, {"s", complete("s", 1)}});
+    ASSERT_TRUE(wait_until([&] {
+      return ready(port) && lookup_action(port, "s", "secret.test") == "blacklist";
+    })) << c.output();
     c.signal(SIGTERM);
   }
   EXPECT_EQ(c.wait(), sc.exit_code) << c.output();
@@ -350,10 +382,13 @@ TEST_P(SecurityTest, ConnectsOrFailsWithOneClearLine) {
   if (sc.exit_code != 0) {
     // One clear final line, and no retry storm before it.
     size_t finals = 0;
-    for (size_t at = out.find("kafka_consumer: fatal:"); at != std::string::npos; at = out.find("kafka_consumer: fatal:", at + 1)) ++finals;
+    for (size_t at = out.find("kafka_consumer: fatal:"); at != std::string::npos;
+         at = out.find("kafka_consumer: fatal:", at + 1))
+      ++finals;
     EXPECT_EQ(finals, 1u) << out;
     size_t failures = 0;
-    for (size_t at = out.find("FAIL|"); at != std::string::npos; at = out.find("FAIL|", at + 1)) ++failures;
+    for (size_t at = out.find("FAIL|"); at != std::string::npos; at = out.find("FAIL|", at + 1))
+      ++failures;
     EXPECT_LE(failures, 3u) << out;
   }
 }
@@ -372,50 +407,56 @@ TEST(RealBrokerTest, BadInputCorpusThroughKcat) {
   create_topic("dirty.dlq", 1);
   const std::string big(70000, 'x');
   const std::vector<std::pair<std::string, std::string>> msgs = {
-      {"g", begin("g")},                                                          // 0
-      {"g", add("g", "good.test")},                                               // 1
-      {"g", complete("g", 1)},                                                    // 2: g = {good}
-      {"g", R"({"type":"ADD_DOMAIN","group_id":"g","domain":"x.test")"},           // 3 truncated
+      {"g", begin("g")},                                                  // 0
+      {"g", add("g", "good.test")},                                       // 1
+      {"g", complete("g", 1)},                                            // 2: g = {good}
+      {"g", R"({"type":"ADD_DOMAIN","group_id":"g","domain":"x.test")"},  // 3 truncated
       {"g", R"({"type":"ADD_DOMAIN","group_id":"g","domain":7,"action":"allow"})"},  // 4 wrong type
-      {"g", R"({"type":"EXPLODE","group_id":"g"})"},                              // 5 unknown type
-      {"g", add("g", "bad..test")},                                               // 6 invalid domain
-      {"g", add("g", std::string(300, 'a') + ".test")},                           // 7 over-long
-      {"g", R"({"type":"ADD_DOMAIN","group_id":"g","domain":"big.test","action":"allow","pad":")" + big + "\"}"},  // 8 too large
-      {"g", complete("g", 0)},                                                    // 9 without BEGIN: warning only
-      {"g", begin("g")},                                                          // 10
-      {"g", begin("g")},                                                          // 11 nested: restarts
-      {"g", add("g", "mismatch.test")},                                           // 12
-      {"g", complete("g", 5)},                                                    // 13 count mismatch: aborted
-      {"g", begin("g")},                                                          // 14
-      {"g", add("g", "poisoned.test")},                                           // 15
-      {"g", add("g", "bad..again")},                                              // 16 aborts the sync
-      {"g", complete("g", 2)},                                                    // 17 closes it, no swap
+      {"g", R"({"type":"EXPLODE","group_id":"g"})"},     // 5 unknown type
+      {"g", add("g", "bad..test")},                      // 6 invalid domain
+      {"g", add("g", std::string(300, 'a') + ".test")},  // 7 over-long
+      {"g", R"({"type":"ADD_DOMAIN","group_id":"g","domain":"big.test","action":"allow","pad":")" +
+                big + "\"}"},            // 8 too large
+      {"g", complete("g", 0)},           // 9 without BEGIN: warning only
+      {"g", begin("g")},                 // 10
+      {"g", begin("g")},                 // 11 nested: restarts
+      {"g", add("g", "mismatch.test")},  // 12
+      {"g", complete("g", 5)},           // 13 count mismatch: aborted
+      {"g", begin("g")},                 // 14
+      {"g", add("g", "poisoned.test")},  // 15
+      {"g", add("g", "bad..again")},     // 16 aborts the sync
+      {"g", complete("g", 2)},           // 17 closes it, no swap
       {"m", R"({"type":"ADD_MALICIOUS","domain":"evil.test","category":"0x10"})"},  // 18 fine
   };
   kcat_produce("dirty", msgs, "-X message.max.bytes=200000");
   const int port = free_port();
-  Child c(kBin, consumer_args("dirty", "dirty-dp", port, {"--dlq-topic", "dirty.dlq"}), tmp("consumer.out"));
-  ASSERT_TRUE(wait_until([&] { return ready(port) && lookup_action(port, "g", "evil.test") == "malicious"; }))
-      << c.output();
+  Child c(kBin, consumer_args("dirty", "dirty-dp", port, {"--dlq-topic", "dirty.dlq"}),
+          tmp("consumer.out"));
+  ASSERT_TRUE(wait_until([&] {
+    return ready(port) && lookup_action(port, "g", "evil.test") == "malicious";
+  })) << c.output();
   EXPECT_EQ(lookup_action(port, "g", "good.test"), "blacklist") << "the last good policy stays";
   for (const char* d : {"mismatch.test", "poisoned.test", "x.test", "big.test"})
     EXPECT_EQ(lookup_action(port, "g", d), "none") << d;
   c.signal(SIGTERM);
   EXPECT_EQ(c.wait(), 0) << c.output();
   const std::string out = c.output();
-  for (const char* line : {"invalid message dirty/0@3: bad_json", "invalid message dirty/0@4: wrong_type",
-                           "invalid message dirty/0@5: unknown_type", "invalid message dirty/0@6: bad_domain",
-                           "invalid message dirty/0@7: bad_domain", "invalid message dirty/0@8: too_large",
-                           "SYNC_COMPLETE without BEGIN_SYNC: group=g at dirty/0@9",
-                           "sync restarted: group=g at dirty/0@11", "sync aborted: group=g at dirty/0@13",
-                           "invalid message dirty/0@16: bad_domain"})
+  for (const char* line :
+       {"invalid message dirty/0@3: bad_json", "invalid message dirty/0@4: wrong_type",
+        "invalid message dirty/0@5: unknown_type", "invalid message dirty/0@6: bad_domain",
+        "invalid message dirty/0@7: bad_domain", "invalid message dirty/0@8: too_large",
+        "SYNC_COMPLETE without BEGIN_SYNC: group=g at dirty/0@9",
+        "sync restarted: group=g at dirty/0@11", "sync aborted: group=g at dirty/0@13",
+        "invalid message dirty/0@16: bad_domain"})
     EXPECT_NE(out.find(line), std::string::npos) << line << "\n" << out;
   // The dead-letter copies, read with kcat: reason and source offset in headers.
-  const std::string dlq = sh("kcat -C -b " + Broker::get().bootstrap +
-                             " -t dirty.dlq -e -q -f '%h\\n' -X fetch.message.max.bytes=200000 2>/dev/null");
-  for (const char* want : {"policysync-source-offset=3", "policysync-source-offset=4", "policysync-source-offset=5",
-                           "policysync-source-offset=6", "policysync-source-offset=7", "policysync-source-offset=8",
-                           "policysync-source-offset=16", "policysync-reason=too_large"})
+  const std::string dlq =
+      sh("kcat -C -b " + Broker::get().bootstrap +
+         " -t dirty.dlq -e -q -f '%h\\n' -X fetch.message.max.bytes=200000 2>/dev/null");
+  for (const char* want :
+       {"policysync-source-offset=3", "policysync-source-offset=4", "policysync-source-offset=5",
+        "policysync-source-offset=6", "policysync-source-offset=7", "policysync-source-offset=8",
+        "policysync-source-offset=16", "policysync-reason=too_large"})
     EXPECT_NE(dlq.find(want), std::string::npos) << want << "\n" << dlq;
   // Every offset, the invalid ones included, committed once handled.
   EXPECT_EQ(group_offsets("dirty-dp", "dirty")[0].first, 19);

@@ -47,17 +47,14 @@ TEST_P(PatternMatchTest, BestRule) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, PatternMatchTest,
-                         ::testing::Values(MatchCase{"ads.x.com", "ads*.x.com"},
-                                           MatchCase{"ads123.x.com", "ads*.x.com"},
-                                           MatchCase{"ads-eu1.x.com", "ads-eu*.x.com"},
-                                           MatchCase{"ads.y.x.com", nullptr},
-                                           MatchCase{"xads.x.com", nullptr},
-                                           MatchCase{"a.cdn1.net", "*.cdn*.net"},
-                                           MatchCase{"a.b.cdn.net", "*.cdn*.net"},
-                                           MatchCase{"cdn1.net", nullptr},
-                                           MatchCase{"tracker.org", "t*k*.org"},
-                                           MatchCase{"tk.org", "t*k*.org"}));
+INSTANTIATE_TEST_SUITE_P(
+    Table, PatternMatchTest,
+    ::testing::Values(MatchCase{"ads.x.com", "ads*.x.com"}, MatchCase{"ads123.x.com", "ads*.x.com"},
+                      MatchCase{"ads-eu1.x.com", "ads-eu*.x.com"},
+                      MatchCase{"ads.y.x.com", nullptr}, MatchCase{"xads.x.com", nullptr},
+                      MatchCase{"a.cdn1.net", "*.cdn*.net"}, MatchCase{"a.b.cdn.net", "*.cdn*.net"},
+                      MatchCase{"cdn1.net", nullptr}, MatchCase{"tracker.org", "t*k*.org"},
+                      MatchCase{"tk.org", "t*k*.org"}));
 
 TEST(PatternSetTest, EmptySetMatchesNothing) {
   std::unique_ptr<PatternSet> set;

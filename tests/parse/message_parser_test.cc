@@ -17,7 +17,9 @@ Status parse(const std::string& json, Message* m, ParserLimits limits = {}) {
 TEST(MessageParserTest, SeedAddDomain) {
   Message m;
   ASSERT_TRUE(parse(R"({"type":"ADD_DOMAIN", "group_id":"enterprise_a",
-      "domain":"Blocked.com.","action":"BlackList","category":2})", &m).ok());
+      "domain":"Blocked.com.","action":"BlackList","category":2})",
+                    &m)
+                  .ok());
   EXPECT_EQ(m.type, MessageType::kAddDomain);
   EXPECT_EQ(m.group_id, "enterprise_a");
   EXPECT_EQ(m.domain.name, "blocked.com");
@@ -29,7 +31,9 @@ TEST(MessageParserTest, SeedAddDomain) {
 
 TEST(MessageParserTest, SeedMalicious) {
   Message m;
-  ASSERT_TRUE(parse(R"({"type":"ADD_MALICIOUS","domain":"c2.evil.net","category":4,"confidence":98})", &m).ok());
+  ASSERT_TRUE(
+      parse(R"({"type":"ADD_MALICIOUS","domain":"c2.evil.net","category":4,"confidence":98})", &m)
+          .ok());
   EXPECT_EQ(m.type, MessageType::kAddMalicious);
   EXPECT_EQ(m.domain.name, "c2.evil.net");
   EXPECT_EQ(m.category, 4u);
@@ -51,14 +55,17 @@ TEST(MessageParserTest, DefaultsAndOptionalFields) {
 
 TEST(MessageParserTest, UnknownFieldsAreIgnored) {
   Message m;
-  ASSERT_TRUE(parse(R"({"x":[1,{"y":null}],"type":"BEGIN_SYNC","pm":"v2","group_id":"g"})", &m).ok());
+  ASSERT_TRUE(
+      parse(R"({"x":[1,{"y":null}],"type":"BEGIN_SYNC","pm":"v2","group_id":"g"})", &m).ok());
   EXPECT_EQ(m.type, MessageType::kBeginSync);
 }
 
 TEST(MessageParserTest, NumbersAsStringsAndHex) {
   Message m;
   ASSERT_TRUE(parse(R"({"type":"ADD_DOMAIN","group_id":"g","domain":"a.b","action":"allow",
-      "category":"0xFFFFFFFF","port_mask":"443"})", &m).ok());
+      "category":"0xFFFFFFFF","port_mask":"443"})",
+                    &m)
+                  .ok());
   EXPECT_EQ(m.category, 0xFFFFFFFFu);
   EXPECT_EQ(m.port_mask, 443u);
 }
@@ -87,37 +94,66 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"empty", "", Reason::kBadJson, "message"},
         BadCase{"not_object", "[1,2]", Reason::kBadJson, "message"},
         BadCase{"truncated", R"({"type":"BEGIN_SYNC","group_id":"g)", Reason::kBadJson, "message"},
-        BadCase{"trailing", R"({"type":"BEGIN_SYNC","group_id":"g"} x)", Reason::kBadJson, "message"},
+        BadCase{"trailing", R"({"type":"BEGIN_SYNC","group_id":"g"} x)", Reason::kBadJson,
+                "message"},
         BadCase{"no_type", R"({"group_id":"g"})", Reason::kMissingField, "type"},
-        BadCase{"unknown_type", R"({"type":"DROP_TABLE","group_id":"g"})", Reason::kUnknownType, "type"},
+        BadCase{"unknown_type", R"({"type":"DROP_TABLE","group_id":"g"})", Reason::kUnknownType,
+                "type"},
         BadCase{"type_not_string", R"({"type":3,"group_id":"g"})", Reason::kWrongType, "type"},
         BadCase{"no_group", R"({"type":"BEGIN_SYNC"})", Reason::kMissingField, "group_id"},
-        BadCase{"empty_group", R"({"type":"BEGIN_SYNC","group_id":""})", Reason::kOutOfRange, "group_id"},
-        BadCase{"long_group", R"({"type":"BEGIN_SYNC","group_id":")" + std::string(256, 'g') + "\"}",
+        BadCase{"empty_group", R"({"type":"BEGIN_SYNC","group_id":""})", Reason::kOutOfRange,
+                "group_id"},
+        BadCase{"long_group",
+                R"({"type":"BEGIN_SYNC","group_id":")" + std::string(256, 'g') + "\"}",
                 Reason::kOutOfRange, "group_id"},
-        BadCase{"control_group", R"({"type":"BEGIN_SYNC","group_id":"a\u0001b"})", Reason::kOutOfRange, "group_id"},
-        BadCase{"group_not_string", R"({"type":"BEGIN_SYNC","group_id":7})", Reason::kWrongType, "group_id"},
-        BadCase{"no_domain", R"({"type":"ADD_DOMAIN","group_id":"g","action":"allow"})", Reason::kMissingField, "domain"},
-        BadCase{"no_action", R"({"type":"ADD_DOMAIN","group_id":"g","domain":"a.com"})", Reason::kMissingField, "action"},
-        BadCase{"bad_action", R"({"type":"ADD_DOMAIN","group_id":"g","domain":"a.com","action":"deny"})", Reason::kBadAction, "action"},
-        BadCase{"bad_domain", R"({"type":"ADD_DOMAIN","group_id":"g","domain":"a..com","action":"allow"})", Reason::kBadDomain, "domain"},
-        BadCase{"long_domain", R"({"type":"REMOVE_DOMAIN","group_id":"g","domain":")" + std::string(300, 'a') + "\"}",
+        BadCase{"control_group", R"({"type":"BEGIN_SYNC","group_id":"a\u0001b"})",
+                Reason::kOutOfRange, "group_id"},
+        BadCase{"group_not_string", R"({"type":"BEGIN_SYNC","group_id":7})", Reason::kWrongType,
+                "group_id"},
+        BadCase{"no_domain", R"({"type":"ADD_DOMAIN","group_id":"g","action":"allow"})",
+                Reason::kMissingField, "domain"},
+        BadCase{"no_action", R"({"type":"ADD_DOMAIN","group_id":"g","domain":"a.com"})",
+                Reason::kMissingField, "action"},
+        BadCase{"bad_action",
+                R"({"type":"ADD_DOMAIN","group_id":"g","domain":"a.com","action":"deny"})",
+                Reason::kBadAction, "action"},
+        BadCase{"bad_domain",
+                R"({"type":"ADD_DOMAIN","group_id":"g","domain":"a..com","action":"allow"})",
                 Reason::kBadDomain, "domain"},
-        BadCase{"star_in_malicious", R"({"type":"ADD_MALICIOUS","domain":"*.evil.net","category":1})", Reason::kBadDomain, "domain"},
-        BadCase{"no_category", R"({"type":"ADD_MALICIOUS","domain":"evil.net"})", Reason::kMissingField, "category"},
-        BadCase{"negative", R"({"type":"ADD_MALICIOUS","domain":"e.net","category":-1})", Reason::kOutOfRange, "category"},
-        BadCase{"too_big", R"({"type":"ADD_MALICIOUS","domain":"e.net","category":4294967296})", Reason::kOutOfRange, "category"},
-        BadCase{"huge", R"({"type":"ADD_MALICIOUS","domain":"e.net","category":1e400})", Reason::kWrongType, "category"},
-        BadCase{"float", R"({"type":"ADD_MALICIOUS","domain":"e.net","category":1.5})", Reason::kWrongType, "category"},
-        BadCase{"confidence_101", R"({"type":"ADD_MALICIOUS","domain":"e.net","category":1,"confidence":101})", Reason::kOutOfRange, "confidence"},
-        BadCase{"bad_hex", R"({"type":"ADD_MALICIOUS","domain":"e.net","category":"0xZZ"})", Reason::kWrongType, "category"},
-        BadCase{"hex_overflow", R"({"type":"ADD_MALICIOUS","domain":"e.net","category":"0x1FFFFFFFF"})", Reason::kOutOfRange, "category"},
-        BadCase{"bool_count", R"({"type":"SYNC_COMPLETE","group_id":"g","count":true})", Reason::kWrongType, "count"},
-        BadCase{"duplicate", R"({"type":"BEGIN_SYNC","group_id":"g","group_id":"h"})", Reason::kDuplicateField, "group_id"}));
+        BadCase{
+            "long_domain",
+            R"({"type":"REMOVE_DOMAIN","group_id":"g","domain":")" + std::string(300, 'a') + "\"}",
+            Reason::kBadDomain, "domain"},
+        BadCase{"star_in_malicious",
+                R"({"type":"ADD_MALICIOUS","domain":"*.evil.net","category":1})",
+                Reason::kBadDomain, "domain"},
+        BadCase{"no_category", R"({"type":"ADD_MALICIOUS","domain":"evil.net"})",
+                Reason::kMissingField, "category"},
+        BadCase{"negative", R"({"type":"ADD_MALICIOUS","domain":"e.net","category":-1})",
+                Reason::kOutOfRange, "category"},
+        BadCase{"too_big", R"({"type":"ADD_MALICIOUS","domain":"e.net","category":4294967296})",
+                Reason::kOutOfRange, "category"},
+        BadCase{"huge", R"({"type":"ADD_MALICIOUS","domain":"e.net","category":1e400})",
+                Reason::kWrongType, "category"},
+        BadCase{"float", R"({"type":"ADD_MALICIOUS","domain":"e.net","category":1.5})",
+                Reason::kWrongType, "category"},
+        BadCase{"confidence_101",
+                R"({"type":"ADD_MALICIOUS","domain":"e.net","category":1,"confidence":101})",
+                Reason::kOutOfRange, "confidence"},
+        BadCase{"bad_hex", R"({"type":"ADD_MALICIOUS","domain":"e.net","category":"0xZZ"})",
+                Reason::kWrongType, "category"},
+        BadCase{"hex_overflow",
+                R"({"type":"ADD_MALICIOUS","domain":"e.net","category":"0x1FFFFFFFF"})",
+                Reason::kOutOfRange, "category"},
+        BadCase{"bool_count", R"({"type":"SYNC_COMPLETE","group_id":"g","count":true})",
+                Reason::kWrongType, "count"},
+        BadCase{"duplicate", R"({"type":"BEGIN_SYNC","group_id":"g","group_id":"h"})",
+                Reason::kDuplicateField, "group_id"}));
 
 TEST(MessageParserTest, TooLargeIsRejectedBeforeParsing) {
   Message m;
-  std::string json = R"({"type":"BEGIN_SYNC","group_id":"g","pad":")" + std::string(200, 'x') + "\"}";
+  std::string json =
+      R"({"type":"BEGIN_SYNC","group_id":"g","pad":")" + std::string(200, 'x') + "\"}";
   Status s = parse(json, &m, ParserLimits{100});
   EXPECT_EQ(s.reason(), Reason::kTooLarge);
   EXPECT_NE(s.detail().find("limit 100"), std::string::npos) << s.to_string();
@@ -153,7 +189,8 @@ TEST(MessageParserTest, NeverReadsPastThePayload) {
 TEST(MessageParserTest, ParserIsReusableAcrossSizes) {
   MessageParser p;
   Message m;
-  std::string big = R"({"type":"BEGIN_SYNC","group_id":"g","pad":")" + std::string(5000, 'x') + "\"}";
+  std::string big =
+      R"({"type":"BEGIN_SYNC","group_id":"g","pad":")" + std::string(5000, 'x') + "\"}";
   ASSERT_TRUE(p.parse(big.data(), big.size(), &m).ok());
   std::string small = R"({"type":"ADD_GROUP","group_id":"h"})";
   ASSERT_TRUE(p.parse(small.data(), small.size(), &m).ok());
