@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -27,6 +28,7 @@ using testing::produce;
 using testing::wait_until;
 
 const std::string kConsumerBin = KAFKA_CONSUMER_BIN;
+const std::string POLICYCTL_BIN_PATH = POLICYCTL_BIN;
 
 std::string begin(const std::string& g) {
   return R"({"type":"BEGIN_SYNC","group_id":")" + g + R"("})";
@@ -282,6 +284,75 @@ TEST_F(MockTest, ClosingBeforeCaughtUpIsNotReported) {
   a.consumer->close();
   EXPECT_TRUE(a.logged("consumer closed"));
   if (!was_ready) EXPECT_FALSE(a.logged("ready: ")) << a.dump();
+}
+
+// policyctl, the PM side: publish-sync from a file, then lookup over HTTP.
+TEST_F(MockTest, PolicyctlPublishesASyncAndLooksItUp) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  const std::string file = tmp("policy.csv");
+  {
+    std::ofstream f(file);
+    f << "# "
+         "domain,action[,category]\ngoogle.com,whitelist\n*.ads.example,blacklist,16\nfacebook.com,"
+         "blacklist,2\n";
+  }
+  Child pub(POLICYCTL_BIN_PATH, {"publish-sync", brokers_, "policy", "enterprise_a", file},
+            tmp("pub.out"));
+  ASSERT_EQ(pub.wait(), 0) << pub.output();
+  Instance a(brokers_, "policy", "ctl");
+  ASSERT_TRUE(pump({&a}, [&] {
+    return a.consumer->ready() && a.store.active_entries("enterprise_a") == 3;
+  })) << a.dump();
+  EXPECT_EQ(a.consumer->store_counters().syncs_completed.load(), 1u) << "count matched";
+  AdminHandlers h;
+  h.ready = [&] { return a.consumer->ready(); };
+  h.store = &a.store;
+  std::unique_ptr<AdminServer> http;
+  ASSERT_TRUE(AdminServer::start("127.0.0.1", 0, h, a.log, &http).ok());
+  Child look(
+      POLICYCTL_BIN_PATH,
+      {"lookup", "127.0.0.1:" + std::to_string(http->port()), "enterprise_a", "x.ads.example"},
+      tmp("look.out"));
+  EXPECT_EQ(look.wait(), 0);
+  EXPECT_NE(look.output().find(R"("action":"blacklist","category":16)"), std::string::npos)
+      << look.output();
+  // A bad line is refused before anything is sent, naming file and line.
+  {
+    std::ofstream f(file);
+    f << "good.com,allow\nbad..com,allow\n";
+  }
+  Child bad(POLICYCTL_BIN_PATH, {"publish-sync", brokers_, "policy", "g2", file}, tmp("bad.out"));
+  EXPECT_EQ(bad.wait(), 1);
+  EXPECT_NE(bad.output().find(file + ":2: bad_domain"), std::string::npos) << bad.output();
+}
+
+// --workers and the stats line: simulated workers report lookups/s, the
+// consumer its counters, every --stats-interval seconds.
+TEST_F(MockTest, WorkersAndStatsLines) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  produce(brokers_, "policy", "g", {begin("g"), add("g", "x.com"), complete("g", 1), "{bad"});
+  const std::string queries = tmp("queries.txt");
+  {
+    std::ofstream f(queries);
+    f << "x.com\ng,www.x.com\nother.org\n";
+  }
+  Child c(kConsumerBin,
+          {brokers_, "policy", "--group", "stats", "--stats-interval", "1", "--workers", "2",
+           "--queries", queries, "--worker-group", "g"},
+          tmp("stats.out"));
+  ASSERT_TRUE(wait_until([&] {
+    const std::string out = c.output();
+    return out.find("lookups/s") != std::string::npos && out.find("ready=yes") != std::string::npos;
+  })) << c.output();
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(), 0);
+  const std::string out = c.output();
+  EXPECT_NE(out.find("workers: 2 threads, "), std::string::npos) << out;
+  EXPECT_NE(out.find("stats: consumed=4 applied=3 (BEGIN_SYNC=1,ADD_DOMAIN=1,SYNC_COMPLETE=1) "
+                     "invalid=1 (bad_json=1) "
+                     "syncs_completed=1"),
+            std::string::npos)
+      << out;
 }
 
 class RebalanceTest : public MockTest, public ::testing::WithParamInterface<const char*> {};
