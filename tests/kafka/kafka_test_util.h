@@ -99,6 +99,7 @@ class Child {
  public:
   Child(const std::string& program, const std::vector<std::string>& args, const std::string& log)
       : log_(log) {
+    std::remove(log.c_str());  // never read a previous run's output
     pid_ = fork();
     if (pid_ == 0) {
       FILE* f = std::fopen(log.c_str(), "w");
