@@ -103,11 +103,14 @@ void BM_SwapStall1M(benchmark::State& state) {
       }
     }
   });
-  double worst = 0, reclaim = 0;
+  double worst = 0, reclaim = 0, worst_add = 0;
   for (auto _ : state) {
     (void)store.apply(type_msg(MessageType::kBeginSync, "g"));
-    for (size_t i = 0; i < w.data.domains.size(); ++i)
+    for (size_t i = 0; i < w.data.domains.size(); ++i) {
+      const auto ta = Clock::now();
       (void)store.apply(add_msg("g", w.data.domains[i], static_cast<uint32_t>(i + 1)));
+      worst_add = std::max(worst_add, seconds_since(ta));
+    }
     const auto t0 = Clock::now();
     ApplyOutcome o = store.apply(type_msg(MessageType::kSyncComplete, "g"));
     const double stall = seconds_since(t0);
@@ -121,6 +124,7 @@ void BM_SwapStall1M(benchmark::State& state) {
   stop = true;
   worker.join();
   state.counters["max_stall_us"] = worst * 1e6;
+  state.counters["longest_add_in_resync_ms"] = worst_add * 1e3;
   state.counters["max_reclaim_ms_on_call_rcu_thread"] = reclaim * 1e3;
   state.counters["worker_lookups"] = static_cast<double>(lookups.load());
 }

@@ -330,7 +330,7 @@ ApplyOutcome PolicyStore::apply(const Message& m) {
       Group* g = ops.find_or_create(m.group_id, &why);
       if (!g) return outcome(ApplyResult::kRejected, why);
       if (g->pending) {
-        g->pending = std::make_unique<Pending>();
+        g->pending = std::make_unique<Pending>(ops.active_size(g));
         bump(counters_.syncs_restarted);
         return outcome(ApplyResult::kSyncRestarted);
       }
@@ -341,7 +341,7 @@ ApplyOutcome PolicyStore::apply(const Message& m) {
             Status(Reason::kLimitExceeded, "group_id",
                    "open syncs limit " + std::to_string(limits_.max_open_syncs) + " reached"));
       }
-      g->pending = std::make_unique<Pending>();
+      g->pending = std::make_unique<Pending>(ops.active_size(g));
       ++st.open_syncs;
       return outcome(ApplyResult::kSyncOpened);
     }

@@ -40,7 +40,12 @@ struct Policy {
 
 // An open sync: writer-only, invisible to readers.
 struct Pending {
-  std::unique_ptr<RuleTable> table = std::make_unique<RuleTable>(64);
+  // Sized for `expected` entries (the group's current size: a new sync of a
+  // group is usually about as large as the last), so a steady-state sync of
+  // 1M entries never stops the writer for a full rehash while it builds.
+  explicit Pending(size_t expected = 0)
+      : table(std::make_unique<RuleTable>(expected * 2 + 64, expected * 40)) {}
+  std::unique_ptr<RuleTable> table;
   std::map<std::string, RuleValue> patterns;
   uint64_t adds = 0;     // ADD_DOMAIN received, for SYNC_COMPLETE's count
   bool aborted = false;  // SPEC §6: an invalid message poisoned it
