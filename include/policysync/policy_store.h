@@ -72,6 +72,7 @@ struct StoreCounters {
 };
 
 struct PolicyStoreOps;
+struct SnapshotCodec;
 
 class PolicyStore {
  public:
@@ -113,6 +114,7 @@ class PolicyStore {
  private:
   friend class Reader;
   friend struct PolicyStoreOps;
+  friend struct SnapshotCodec;
   StoreLimits limits_;
   StoreCounters counters_;
   std::unique_ptr<detail::StoreState> state_;

@@ -60,6 +60,12 @@ class Watermarks {
   std::vector<TopicPartition> partitions() const;
   int64_t next_offset(const TopicPartition& tp) const;  // -1 if unknown
   size_t open_syncs() const { return open_.size(); }
+  struct OpenSync {
+    std::string group;
+    TopicPartition tp;
+    int64_t begin;
+  };
+  std::vector<OpenSync> open_list() const;
 
  private:
   struct Part {

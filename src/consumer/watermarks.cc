@@ -65,6 +65,12 @@ std::vector<TopicPartition> Watermarks::partitions() const {
   return out;
 }
 
+std::vector<Watermarks::OpenSync> Watermarks::open_list() const {
+  std::vector<OpenSync> out;
+  for (const auto& [g, o] : open_) out.push_back({g, o.tp, o.begin});
+  return out;
+}
+
 int64_t Watermarks::next_offset(const TopicPartition& tp) const {
   auto p = parts_.find(tp);
   return p == parts_.end() ? -1 : p->second.next;

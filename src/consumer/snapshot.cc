@@ -1,0 +1,406 @@
+#include "policysync/snapshot.h"
+
+#define XXH_INLINE_ALL
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include "core/rcu.h"
+#include "core/store_state.h"
+
+namespace policysync {
+
+using detail::Group;
+using detail::GroupDir;
+using detail::Policy;
+using detail::RuleTable;
+using detail::RuleValue;
+
+namespace {
+
+constexpr char kMagic[8] = {'P', 'S', 'Y', 'N', 'C', 'S', 'N', 'P'};
+constexpr size_t kHeader = 8 + 4 + 4 + 8 + 8;
+
+struct Out {
+  std::string s;
+  template <typename T>
+  void put(T v) {
+    s.append(reinterpret_cast<const char*>(&v), sizeof(T));
+  }
+  void str8(std::string_view v) {
+    put<uint8_t>(static_cast<uint8_t>(v.size()));
+    s.append(v);
+  }
+  void str16(std::string_view v) {
+    put<uint16_t>(static_cast<uint16_t>(v.size()));
+    s.append(v);
+  }
+  void value(const RuleValue& v) { s.append(reinterpret_cast<const char*>(&v), sizeof(v)); }
+};
+
+struct In {
+  const char* p;
+  size_t left;
+  bool ok = true;
+  template <typename T>
+  T get() {
+    T v{};
+    if (left < sizeof(T)) {
+      ok = false;
+      return v;
+    }
+    std::memcpy(&v, p, sizeof(T));
+    p += sizeof(T);
+    left -= sizeof(T);
+    return v;
+  }
+  std::string str(size_t n) {
+    if (left < n) {
+      ok = false;
+      return {};
+    }
+    std::string v(p, n);
+    p += n;
+    left -= n;
+    return v;
+  }
+  std::string str8() { return str(get<uint8_t>()); }
+  std::string str16() { return str(get<uint16_t>()); }
+  RuleValue value() {
+    RuleValue v;
+    if (left < sizeof(v)) {
+      ok = false;
+      return v;
+    }
+    std::memcpy(&v, p, sizeof(v));
+    p += sizeof(v);
+    left -= sizeof(v);
+    return v;
+  }
+};
+
+struct Entry {
+  std::string name;
+  RuleKind kind;
+  RuleValue value;
+};
+
+struct StagedGroup {
+  std::string id;
+  std::vector<Entry> active;
+  bool has_pending = false;
+  bool aborted = false;
+  uint64_t adds = 0;
+  std::vector<Entry> pending;
+};
+
+struct Staged {
+  std::vector<SnapshotInfo::Offset> offsets;
+  std::vector<Watermarks::OpenSync> open;
+  std::vector<Entry> malicious;
+  std::vector<StagedGroup> groups;
+};
+
+void put_table(Out& o, const RuleTable& t, const std::map<std::string, RuleValue>& patterns) {
+  o.put<uint32_t>(static_cast<uint32_t>(t.size() + patterns.size()));
+  t.for_each([&](std::string_view k, uint64_t, unsigned kind, const RuleValue& v) {
+    o.put<uint8_t>(kind == detail::kWildcardKind ? 1 : 0);
+    o.str8(k);
+    o.value(v);
+  });
+  for (const auto& [p, v] : patterns) {
+    o.put<uint8_t>(2);
+    o.str8(p);
+    o.value(v);
+  }
+}
+
+bool get_entries(In& in, std::vector<Entry>* out) {
+  const uint32_t n = in.get<uint32_t>();
+  if (!in.ok || n > in.left / 12) return false;  // every entry takes >= 12 bytes
+  out->reserve(n);
+  for (uint32_t i = 0; i < n && in.ok; ++i) {
+    const uint8_t kind = in.get<uint8_t>();
+    if (kind > 2) return false;
+    Entry e{in.str8(), static_cast<RuleKind>(kind), in.value()};
+    out->push_back(std::move(e));
+  }
+  return in.ok;
+}
+
+Status corrupt(const std::string& what) { return Status(Reason::kIo, "snapshot", what); }
+
+Status parse_body(const std::string& bytes, Staged* st) {
+  In in{bytes.data() + kHeader, bytes.size() - kHeader};
+  const uint32_t offsets = in.get<uint32_t>();
+  for (uint32_t i = 0; i < offsets && in.ok; ++i) {
+    SnapshotInfo::Offset o;
+    o.tp.topic = in.str16();
+    o.tp.partition = in.get<int32_t>();
+    o.next = in.get<int64_t>();
+    st->offsets.push_back(std::move(o));
+  }
+  const uint32_t open = in.get<uint32_t>();
+  for (uint32_t i = 0; i < open && in.ok; ++i) {
+    Watermarks::OpenSync o;
+    o.group = in.str16();
+    o.tp.topic = in.str16();
+    o.tp.partition = in.get<int32_t>();
+    o.begin = in.get<int64_t>();
+    st->open.push_back(std::move(o));
+  }
+  if (!in.ok || !get_entries(in, &st->malicious)) return corrupt("malformed offsets or malicious table");
+  const uint32_t groups = in.get<uint32_t>();
+  for (uint32_t i = 0; i < groups && in.ok; ++i) {
+    StagedGroup g;
+    g.id = in.str16();
+    if (!get_entries(in, &g.active)) return corrupt("malformed group " + g.id);
+    g.has_pending = in.get<uint8_t>() != 0;
+    if (g.has_pending) {
+      g.aborted = in.get<uint8_t>() != 0;
+      g.adds = in.get<uint64_t>();
+      if (!get_entries(in, &g.pending)) return corrupt("malformed pending sync of " + g.id);
+    }
+    st->groups.push_back(std::move(g));
+  }
+  if (!in.ok) return corrupt("truncated body");
+  if (in.left != 0) return corrupt("trailing bytes after the body");
+  return Status();
+}
+
+Message entry_message(const std::string& group, const Entry& e) {
+  Message m;
+  m.type = MessageType::kAddDomain;
+  m.group_id = group;
+  m.domain.name = e.name;
+  m.domain.kind = e.kind;
+  m.action = static_cast<Action>(e.value.action);
+  m.category = e.value.category;
+  m.port_mask = e.value.port_mask;
+  m.confidence = e.value.confidence;
+  return m;
+}
+
+}  // namespace
+
+struct SnapshotCodec {
+  static std::string encode(const PolicyStore& store, const Watermarks& wm) {
+    Out o;
+    const auto parts = wm.partitions();
+    o.put<uint32_t>(static_cast<uint32_t>(parts.size()));
+    for (const TopicPartition& tp : parts) {
+      o.str16(tp.topic);
+      o.put<int32_t>(tp.partition);
+      o.put<int64_t>(wm.next_offset(tp));
+    }
+    const auto open = wm.open_list();
+    o.put<uint32_t>(static_cast<uint32_t>(open.size()));
+    for (const auto& s : open) {
+      o.str16(s.group);
+      o.str16(s.tp.topic);
+      o.put<int32_t>(s.tp.partition);
+      o.put<int64_t>(s.begin);
+    }
+    const detail::StoreState& state = *store.state_;
+    put_table(o, *state.malicious.load(std::memory_order_relaxed), {});
+    GroupDir* dir = state.groups.load(std::memory_order_relaxed);
+    o.put<uint32_t>(static_cast<uint32_t>(dir->size()));
+    dir->for_each([&](std::string_view, uint64_t, unsigned, Group* g) {
+      o.str16(g->id);
+      const Policy* p = g->active.load(std::memory_order_relaxed);
+      put_table(o, *p->table.load(std::memory_order_relaxed), g->patterns);
+      o.put<uint8_t>(g->pending ? 1 : 0);
+      if (g->pending) {
+        o.put<uint8_t>(g->pending->aborted ? 1 : 0);
+        o.put<uint64_t>(g->pending->adds);
+        put_table(o, *g->pending->table, g->pending->patterns);
+      }
+    });
+    std::string out(kMagic, 8);
+    const uint32_t version = kSnapshotVersion, reserved = 0;
+    const uint64_t len = o.s.size(), sum = XXH3_64bits(o.s.data(), o.s.size());
+    out.append(reinterpret_cast<const char*>(&version), 4);
+    out.append(reinterpret_cast<const char*>(&reserved), 4);
+    out.append(reinterpret_cast<const char*>(&len), 8);
+    out.append(reinterpret_cast<const char*>(&sum), 8);
+    return out + o.s;
+  }
+
+  static Status restore(const Staged& st, PolicyStore* store, Watermarks* wm) {
+    const StoreLimits& lim = store->limits();
+    if (st.groups.size() > lim.max_groups) return corrupt("more groups than --max-groups");
+    size_t open_syncs = 0;
+    for (const auto& g : st.groups) {
+      if (g.active.size() > lim.max_entries_per_group || g.pending.size() > lim.max_entries_per_group)
+        return corrupt("group " + g.id + " holds more entries than --max-entries-per-group");
+      open_syncs += g.has_pending;
+    }
+    if (open_syncs > lim.max_open_syncs) return corrupt("more open syncs than --max-open-syncs");
+    for (const Entry& e : st.malicious) {
+      Message m = entry_message("", e);
+      m.type = MessageType::kAddMalicious;
+      (void)store->apply(m);
+    }
+    for (const StagedGroup& g : st.groups) {
+      Message b;
+      b.type = MessageType::kBeginSync;
+      b.group_id = g.id;
+      Message c = b;
+      c.type = MessageType::kSyncComplete;
+      (void)store->apply(b);
+      for (const Entry& e : g.active) (void)store->apply(entry_message(g.id, e));
+      ApplyOutcome o = store->apply(c);
+      if (o.result != ApplyResult::kSyncCompleted)
+        return Status(Reason::kIo, "snapshot", "group " + g.id + ": " + o.status.to_string());
+      if (g.has_pending) {
+        (void)store->apply(b);
+        for (const Entry& e : g.pending) (void)store->apply(entry_message(g.id, e));
+        const char* rec = store->state_->groups.load(std::memory_order_relaxed)
+                              ->find_one(g.id, detail::plain_hash(g.id));
+        Group* grp = rec ? GroupDir::Record(rec).value() : nullptr;
+        if (grp && grp->pending) {
+          grp->pending->adds = g.adds;
+          grp->pending->aborted = g.aborted;
+        }
+      }
+    }
+    // Restoring is not news: the counters start from zero.
+    StoreCounters& c = store->counters_;
+    for (auto* a : {&c.syncs_completed, &c.syncs_aborted, &c.syncs_restarted, &c.syncs_discarded,
+                    &c.complete_without_begin, &c.dropped_in_aborted_sync, &c.rejected_by_limit})
+      a->store(0, std::memory_order_relaxed);
+    for (const auto& o : st.offsets) wm->assign(o.tp, o.next);
+    for (const auto& s : st.open) wm->sync_opened(s.tp, s.group, s.begin);
+    return Status();
+  }
+};
+
+std::string encode_snapshot(const PolicyStore& store, const Watermarks& wm) {
+  return SnapshotCodec::encode(store, wm);
+}
+
+static Status check_header(const std::string& bytes) {
+  if (bytes.empty()) return corrupt("empty file");
+  if (bytes.size() < kHeader) return corrupt("truncated header (" + std::to_string(bytes.size()) + " bytes)");
+  if (std::memcmp(bytes.data(), kMagic, 8) != 0) return corrupt("not a policysync snapshot (bad magic)");
+  uint32_t version;
+  uint64_t len, sum;
+  std::memcpy(&version, bytes.data() + 8, 4);
+  std::memcpy(&len, bytes.data() + 16, 8);
+  std::memcpy(&sum, bytes.data() + 24, 8);
+  if (version != kSnapshotVersion)
+    return corrupt("version " + std::to_string(version) + ", this build reads " + std::to_string(kSnapshotVersion));
+  if (len != bytes.size() - kHeader)
+    return corrupt("truncated: body of " + std::to_string(bytes.size() - kHeader) + " bytes, header says " +
+                   std::to_string(len));
+  if (XXH3_64bits(bytes.data() + kHeader, len) != sum) return corrupt("checksum mismatch");
+  return Status();
+}
+
+Status decode_snapshot(const std::string& bytes, PolicyStore* store, Watermarks* wm) {
+  Status s = check_header(bytes);
+  if (!s.ok()) return s;
+  Staged st;
+  s = parse_body(bytes, &st);
+  if (!s.ok()) return s;
+  return SnapshotCodec::restore(st, store, wm);
+}
+
+Status describe_snapshot(const std::string& bytes, SnapshotInfo* info) {
+  Status s = check_header(bytes);
+  if (!s.ok()) return s;
+  Staged st;
+  s = parse_body(bytes, &st);
+  if (!s.ok()) return s;
+  info->version = kSnapshotVersion;
+  info->offsets = st.offsets;
+  info->malicious = st.malicious.size();
+  info->open_syncs = st.open.size();
+  for (const auto& g : st.groups)
+    info->groups.push_back({g.id, g.active.size(), g.has_pending, g.pending.size()});
+  return Status();
+}
+
+std::string canonical_dump(const std::string& bytes) {
+  Staged st;
+  if (!check_header(bytes).ok() || !parse_body(bytes, &st).ok()) return "invalid snapshot\n";
+  auto entry = [](const Entry& e) {
+    static const char* kKinds[] = {"", "*.", "pattern:"};
+    return std::string(kKinds[static_cast<int>(e.kind)]) + e.name + " " +
+           std::to_string(e.value.action) + "/" + std::to_string(e.value.category) + "/" +
+           std::to_string(e.value.port_mask) + "/" + std::to_string(e.value.confidence);
+  };
+  std::vector<std::string> lines;
+  for (const auto& o : st.offsets)
+    lines.push_back("offset " + o.tp.topic + "/" + std::to_string(o.tp.partition) + " " + std::to_string(o.next));
+  for (const auto& o : st.open)
+    lines.push_back("open " + o.group + " " + o.tp.topic + "/" + std::to_string(o.tp.partition) + "@" +
+                    std::to_string(o.begin));
+  for (const auto& e : st.malicious) lines.push_back("malicious " + entry(e));
+  for (const auto& g : st.groups) {
+    lines.push_back("group " + g.id);
+    for (const auto& e : g.active) lines.push_back("active " + g.id + " " + entry(e));
+    if (g.has_pending)
+      lines.push_back("pending " + g.id + (g.aborted ? " aborted" : "") + " adds=" + std::to_string(g.adds));
+    for (const auto& e : g.pending) lines.push_back("pending " + g.id + " " + entry(e));
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+Status read_snapshot_file(const std::string& path, std::string* bytes) {
+  struct stat sb {};
+  if (stat(path.c_str(), &sb) != 0) return Status(Reason::kIo, "snapshot", path + ": " + std::strerror(errno));
+  if (!S_ISREG(sb.st_mode)) return corrupt(path + " is not a regular file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status(Reason::kIo, "snapshot", "cannot read " + path);
+  bytes->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  Status s = check_header(*bytes);
+  return s.ok() ? s : Status(Reason::kIo, "snapshot", path + ": " + s.detail());
+}
+
+Status write_snapshot_file(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp";
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  auto fail = [&](const char* step) {
+    const std::string why = std::string(step) + " " + tmp + ": " + std::strerror(errno);
+    unlink(tmp.c_str());
+    return Status(Reason::kIo, "snapshot", why);
+  };
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status(Reason::kIo, "snapshot", "create " + tmp + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      close(fd);
+      return fail("write");
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0) {
+    close(fd);
+    return fail("fsync");
+  }
+  if (close(fd) != 0) return fail("close");
+  if (rename(tmp.c_str(), path.c_str()) != 0) return fail("rename");
+  const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+  return Status();
+}
+
+}  // namespace policysync
