@@ -43,6 +43,10 @@ const char kUsage[] =
     "  --stats-interval S      a stats line every S seconds (default 30, 0 = never)\n"
     "  --metrics-port P        serve /metrics /healthz /readyz /lookup on P\n"
     "  --metrics-bind ADDR     address for --metrics-port (default 127.0.0.1)\n"
+    "  --state-dir DIR         keep a snapshot in DIR/policy.snapshot: restored at start\n"
+    "                          (partitions resume at its offsets), rewritten after syncs\n"
+    "                          and at shutdown; a bad snapshot is reported and ignored\n"
+    "  --snapshot-interval S   at most one snapshot every S seconds (default 10)\n"
     "  --workers N             run N simulated worker threads looking names up\n"
     "  --queries FILE          their names: \"domain\" or \"group,domain\" lines\n"
     "  --worker-group G        group for names without one (default enterprise_a)\n"
@@ -128,7 +132,8 @@ int main(int argc, char** argv) {
       if (!next(&opt.dlq_topic)) return fail("--dlq-topic needs a topic");
     } else if (a == "--max-message-bytes" || a == "--max-entries-per-group" ||
                a == "--max-groups" || a == "--max-open-syncs" || a == "--malicious-threshold" ||
-               a == "--stats-interval" || a == "--metrics-port" || a == "--workers") {
+               a == "--stats-interval" || a == "--metrics-port" || a == "--workers" ||
+               a == "--snapshot-interval") {
       if (!next(&v) || !parse_size(v.c_str(), &n)) return fail(a + " needs a number");
       if (a == "--max-message-bytes")
         opt.pipeline.parser.max_message_bytes = n;
@@ -148,6 +153,8 @@ int main(int argc, char** argv) {
         metrics_port = static_cast<int>(n);
       } else
         workers = static_cast<int>(n);
+    } else if (a == "--state-dir") {
+      if (!next(&opt.state_dir)) return fail("--state-dir needs a directory");
     } else if (a == "--metrics-bind") {
       if (!next(&metrics_bind)) return fail("--metrics-bind needs an address");
     } else if (a == "--queries") {

@@ -156,7 +156,8 @@ Status parse_body(const std::string& bytes, Staged* st) {
     o.begin = in.get<int64_t>();
     st->open.push_back(std::move(o));
   }
-  if (!in.ok || !get_entries(in, &st->malicious)) return corrupt("malformed offsets or malicious table");
+  if (!in.ok || !get_entries(in, &st->malicious))
+    return corrupt("malformed offsets or malicious table");
   const uint32_t groups = in.get<uint32_t>();
   for (uint32_t i = 0; i < groups && in.ok; ++i) {
     StagedGroup g;
@@ -238,7 +239,8 @@ struct SnapshotCodec {
     if (st.groups.size() > lim.max_groups) return corrupt("more groups than --max-groups");
     size_t open_syncs = 0;
     for (const auto& g : st.groups) {
-      if (g.active.size() > lim.max_entries_per_group || g.pending.size() > lim.max_entries_per_group)
+      if (g.active.size() > lim.max_entries_per_group ||
+          g.pending.size() > lim.max_entries_per_group)
         return corrupt("group " + g.id + " holds more entries than --max-entries-per-group");
       open_syncs += g.has_pending;
     }
@@ -288,18 +290,21 @@ std::string encode_snapshot(const PolicyStore& store, const Watermarks& wm) {
 
 static Status check_header(const std::string& bytes) {
   if (bytes.empty()) return corrupt("empty file");
-  if (bytes.size() < kHeader) return corrupt("truncated header (" + std::to_string(bytes.size()) + " bytes)");
-  if (std::memcmp(bytes.data(), kMagic, 8) != 0) return corrupt("not a policysync snapshot (bad magic)");
+  if (bytes.size() < kHeader)
+    return corrupt("truncated header (" + std::to_string(bytes.size()) + " bytes)");
+  if (std::memcmp(bytes.data(), kMagic, 8) != 0)
+    return corrupt("not a policysync snapshot (bad magic)");
   uint32_t version;
   uint64_t len, sum;
   std::memcpy(&version, bytes.data() + 8, 4);
   std::memcpy(&len, bytes.data() + 16, 8);
   std::memcpy(&sum, bytes.data() + 24, 8);
   if (version != kSnapshotVersion)
-    return corrupt("version " + std::to_string(version) + ", this build reads " + std::to_string(kSnapshotVersion));
+    return corrupt("version " + std::to_string(version) + ", this build reads " +
+                   std::to_string(kSnapshotVersion));
   if (len != bytes.size() - kHeader)
-    return corrupt("truncated: body of " + std::to_string(bytes.size() - kHeader) + " bytes, header says " +
-                   std::to_string(len));
+    return corrupt("truncated: body of " + std::to_string(bytes.size() - kHeader) +
+                   " bytes, header says " + std::to_string(len));
   if (XXH3_64bits(bytes.data() + kHeader, len) != sum) return corrupt("checksum mismatch");
   return Status();
 }
@@ -339,16 +344,18 @@ std::string canonical_dump(const std::string& bytes) {
   };
   std::vector<std::string> lines;
   for (const auto& o : st.offsets)
-    lines.push_back("offset " + o.tp.topic + "/" + std::to_string(o.tp.partition) + " " + std::to_string(o.next));
+    lines.push_back("offset " + o.tp.topic + "/" + std::to_string(o.tp.partition) + " " +
+                    std::to_string(o.next));
   for (const auto& o : st.open)
-    lines.push_back("open " + o.group + " " + o.tp.topic + "/" + std::to_string(o.tp.partition) + "@" +
-                    std::to_string(o.begin));
+    lines.push_back("open " + o.group + " " + o.tp.topic + "/" + std::to_string(o.tp.partition) +
+                    "@" + std::to_string(o.begin));
   for (const auto& e : st.malicious) lines.push_back("malicious " + entry(e));
   for (const auto& g : st.groups) {
     lines.push_back("group " + g.id);
     for (const auto& e : g.active) lines.push_back("active " + g.id + " " + entry(e));
     if (g.has_pending)
-      lines.push_back("pending " + g.id + (g.aborted ? " aborted" : "") + " adds=" + std::to_string(g.adds));
+      lines.push_back("pending " + g.id + (g.aborted ? " aborted" : "") +
+                      " adds=" + std::to_string(g.adds));
     for (const auto& e : g.pending) lines.push_back("pending " + g.id + " " + entry(e));
   }
   std::sort(lines.begin(), lines.end());
@@ -359,7 +366,8 @@ std::string canonical_dump(const std::string& bytes) {
 
 Status read_snapshot_file(const std::string& path, std::string* bytes) {
   struct stat sb {};
-  if (stat(path.c_str(), &sb) != 0) return Status(Reason::kIo, "snapshot", path + ": " + std::strerror(errno));
+  if (stat(path.c_str(), &sb) != 0)
+    return Status(Reason::kIo, "snapshot", path + ": " + std::strerror(errno));
   if (!S_ISREG(sb.st_mode)) return corrupt(path + " is not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status(Reason::kIo, "snapshot", "cannot read " + path);

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "policysync/snapshot.h"
+
 namespace policysync::kafka {
 
 namespace {
@@ -116,6 +118,8 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
     if (!s.ok()) return s;
   }
 
+  if (!o.state_dir.empty()) c->restore_snapshot();
+
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(2);
   rd_kafka_topic_partition_list_add(topics, o.topic.c_str(), RD_KAFKA_PARTITION_UA);
   if (!o.malicious_topic.empty())
@@ -126,7 +130,7 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
   log.info("consumer started: brokers=" + o.brokers + " topic=" + o.topic +
            (o.malicious_topic.empty() ? "" : " malicious_topic=" + o.malicious_topic) +
            " group.id=" + c->opt_.group_id);
-  c->last_commit_ = c->last_stats_ = c->last_gauges_ = Clock::now();
+  c->last_commit_ = c->last_stats_ = c->last_gauges_ = c->last_snapshot_ = Clock::now();
   *out = std::move(c);
   return Status();
 }
@@ -211,16 +215,15 @@ void PolicyConsumer::on_assign(rd_kafka_topic_partition_list_t* parts) {
     TopicPartition tp{parts->elems[i].topic, parts->elems[i].partition};
     // SPEC §5.3: a snapshot's offset, else the beginning (full replay); never
     // the committed offset, which would resume with empty tables.
-    const int64_t start =
-        opt_.start_positions ? opt_.start_positions->start_offset(tp) : RD_KAFKA_OFFSET_BEGINNING;
+    const int64_t start = start_offset(tp);
     parts->elems[i].offset = start;
     if (start >= 0) wm_.assign(tp, start);
     caught_up_[tp] = false;
-    names += (names.empty() ? "" : " ") + tp_name(tp);
+    names += (names.empty() ? "" : " ") + tp_name(tp) +
+             (start >= 0 ? "@" + std::to_string(start) + " (snapshot)" : " (from the beginning)");
   }
   gauges_.assigned.store(caught_up_.size(), std::memory_order_relaxed);
-  log_.info("assigned " + std::to_string(parts->cnt) + " partitions: " + names +
-            " (reading from the beginning)");
+  log_.info("assigned " + std::to_string(parts->cnt) + " partitions: " + names);
 }
 
 void PolicyConsumer::on_revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
@@ -297,6 +300,7 @@ void PolicyConsumer::handle(rd_kafka_message_t* m) {
       delete where;
     }
   }
+  if (r.commit) snapshot_due_ = true;
   if (r.commit) {
     // SPEC §5.2: commit at SYNC_COMPLETE, synchronously. While replaying a
     // backlog (not ready yet) at most every 200 ms: a restart replays from the
@@ -351,6 +355,10 @@ void PolicyConsumer::periodic() {
   }
   if (dirty_ && now - last_commit_ >= std::chrono::milliseconds(opt_.idle_commit_ms))
     commit(wm_.partitions());
+  // Debounced: at most one snapshot per snapshot_interval_s, after a sync.
+  if (snapshot_due_ && !opt_.state_dir.empty() &&
+      now - last_snapshot_ >= std::chrono::seconds(opt_.snapshot_interval_s))
+    write_snapshot(/*wait=*/false);
   if (opt_.stats_interval_s > 0 &&
       now - last_stats_ >= std::chrono::seconds(opt_.stats_interval_s)) {
     update_gauges();
@@ -385,6 +393,8 @@ void PolicyConsumer::close() {
     if (!s.ok()) log_.error("dead-letter flush: " + s.to_string());
   }
   if (fatal_.ok()) commit(wm_.partitions());
+  if (!opt_.state_dir.empty() && fatal_.ok()) write_snapshot(/*wait=*/true);
+  if (snapshot_writer_.joinable()) snapshot_writer_.join();
   closing_ = true;
   // Leaves the group at once (no session.timeout.ms wait for the others);
   // the final revocation goes through rebalance_cb.
@@ -393,6 +403,73 @@ void PolicyConsumer::close() {
   rk_ = nullptr;
   dlq_.reset();
   log_.info("consumer closed");
+}
+
+void PolicyConsumer::restore_snapshot() {
+  const std::string path = snapshot_path();
+  std::string bytes;
+  Status s = read_snapshot_file(path, &bytes);
+  if (s.ok()) s = decode_snapshot(bytes, &store_, &wm_);
+  if (!s.ok()) {
+    // A missing snapshot is the normal first start; a bad one is news.
+    if (s.detail().find("No such file") == std::string::npos)
+      log_.warn("snapshot ignored, full replay instead: " + s.detail());
+    return;
+  }
+  gauges_.restored.store(true, std::memory_order_relaxed);
+  std::string offsets;
+  for (const TopicPartition& tp : wm_.partitions())
+    offsets += " " + tp_name(tp) + "@" + std::to_string(wm_.next_offset(tp));
+  log_.info("snapshot restored from " + path + ": " + std::to_string(store_.group_count()) +
+            " groups, " + std::to_string(store_.total_entries()) + " entries, " +
+            std::to_string(store_.malicious_entries()) + " malicious, " +
+            std::to_string(store_.open_syncs()) + " open syncs; offsets" + offsets);
+}
+
+int64_t PolicyConsumer::start_offset(const TopicPartition& tp) {
+  if (opt_.start_positions) return opt_.start_positions->start_offset(tp);
+  if (!gauges_.restored.load(std::memory_order_relaxed)) return RD_KAFKA_OFFSET_BEGINNING;
+  const int64_t next = wm_.next_offset(tp);
+  if (next < 0) return RD_KAFKA_OFFSET_BEGINNING;  // not in the snapshot
+  int64_t lo = 0, hi = 0;
+  if (rd_kafka_query_watermark_offsets(rk_, tp.topic.c_str(), tp.partition, &lo, &hi, 5000) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR &&
+      next < lo) {
+    // Retention deleted what the snapshot needs: replay what is left.
+    log_.warn("snapshot offset " + std::to_string(next) + " of " + tp_name(tp) +
+              " is below the log start " + std::to_string(lo) +
+              ": replaying it from the beginning");
+    return RD_KAFKA_OFFSET_BEGINNING;
+  }
+  return next;
+}
+
+void PolicyConsumer::write_snapshot(bool wait) {
+  snapshot_due_ = false;
+  last_snapshot_ = Clock::now();
+  // Encoding reads the writer's view, so it runs here, between messages;
+  // the file write and its fsyncs run on a thread of their own.
+  const auto t0 = Clock::now();
+  std::string bytes = encode_snapshot(store_, wm_);
+  const double encode_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  if (snapshot_writer_.joinable()) snapshot_writer_.join();
+  const size_t size = bytes.size();
+  auto job = [this, bytes = std::move(bytes), encode_ms, size] {
+    Status s = write_snapshot_file(snapshot_path(), bytes);
+    if (s.ok()) {
+      gauges_.snapshots_written.fetch_add(1, std::memory_order_relaxed);
+      gauges_.last_snapshot_bytes.store(size, std::memory_order_relaxed);
+    } else {
+      gauges_.snapshot_failures.fetch_add(1, std::memory_order_relaxed);
+      log_.error("snapshot not written (still serving; retried after the next sync): " +
+                 s.detail());
+    }
+    (void)encode_ms;
+  };
+  if (wait)
+    job();
+  else
+    snapshot_writer_ = std::thread(std::move(job));
 }
 
 std::map<std::string, int64_t> PolicyConsumer::lag() const {
@@ -437,6 +514,8 @@ std::string PolicyConsumer::stats_line() const {
          " entries=" + v(gauges_.entries) + " malicious=" + v(gauges_.malicious) +
          " last_swap_us=" + std::to_string(sc.last_swap_ns.load(std::memory_order_relaxed) / 1000) +
          " last_reclaim_ms=" + std::to_string(PolicyStore::last_reclaim_delay_ns() / 1000000) +
+         " snapshots=" + v(gauges_.snapshots_written) +
+         " snapshot_failures=" + v(gauges_.snapshot_failures) +
          " lag=" + (lags.empty() ? "-" : lags) + " ready=" + (ready() ? "yes" : "no");
 }
 
@@ -492,6 +571,9 @@ std::string PolicyConsumer::metrics_text() const {
   line("policysync_commit_failures_total", ld(gauges_.commit_failures));
   metric("policysync_assigned_partitions", "gauge", "Partitions this instance owns.");
   line("policysync_assigned_partitions", ld(gauges_.assigned));
+  metric("policysync_snapshots_total", "counter", "Snapshots written / failed.");
+  line("policysync_snapshots_total{outcome=\"written\"}", ld(gauges_.snapshots_written));
+  line("policysync_snapshots_total{outcome=\"failed\"}", ld(gauges_.snapshot_failures));
   metric("policysync_ready", "gauge", "1 once every assigned partition is caught up (SPEC 5.5).");
   line("policysync_ready", ready() ? 1 : 0);
   metric("policysync_partition_lag", "gauge",

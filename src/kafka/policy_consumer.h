@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kafka/kafka_config.h"
@@ -53,6 +54,11 @@ struct ConsumerOptions {
   int stats_interval_s = 30;  // 0: no stats line
   int idle_commit_ms = 5000;
   StartPositions* start_positions = nullptr;  // not owned; null: beginning
+  // SPEC §7: DIR/policy.snapshot is restored at start (partitions then start
+  // at its offsets) and rewritten at most every snapshot_interval_s after a
+  // SYNC_COMPLETE, and at close. Empty: no snapshot.
+  std::string state_dir;
+  int snapshot_interval_s = 10;
 };
 
 // What the stats line and /metrics show beyond the pipeline's counters.
@@ -66,6 +72,10 @@ struct ConsumerGauges {
   std::atomic<uint64_t> commits{0};
   std::atomic<uint64_t> commit_failures{0};
   std::atomic<uint64_t> rebalances{0};
+  std::atomic<uint64_t> snapshots_written{0};
+  std::atomic<uint64_t> snapshot_failures{0};
+  std::atomic<uint64_t> last_snapshot_bytes{0};
+  std::atomic<bool> restored{false};  // started from a valid snapshot
 };
 
 class PolicyConsumer {
@@ -113,6 +123,10 @@ class PolicyConsumer {
   void update_gauges();
   void update_readiness();
   void periodic();
+  void restore_snapshot();
+  int64_t start_offset(const TopicPartition& tp);
+  void write_snapshot(bool wait);
+  std::string snapshot_path() const { return opt_.state_dir + "/policy.snapshot"; }
 
   ConsumerOptions opt_;
   PolicyStore& store_;
@@ -132,6 +146,9 @@ class PolicyConsumer {
   std::map<std::string, int64_t> lag_;  // guarded by lag_mu_
   std::chrono::steady_clock::time_point last_commit_, last_stats_, last_gauges_;
   bool dirty_ = false;  // consumed since the last commit
+  bool snapshot_due_ = false;
+  std::chrono::steady_clock::time_point last_snapshot_;
+  std::thread snapshot_writer_;  // writes the previous snapshot's bytes
   // Last record's partition, cached to avoid a string per message.
   const rd_kafka_topic_t* last_rkt_ = nullptr;
   int32_t last_partition_ = -1;

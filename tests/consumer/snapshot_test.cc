@@ -27,7 +27,8 @@ std::vector<std::pair<TopicPartition, std::string>> random_stream(uint64_t seed,
   std::vector<std::pair<TopicPartition, std::string>> out;
   auto g = [&](int i) { return "g" + std::to_string(i); };
   auto dom = [&]() {
-    static const char* kShapes[] = {"d%u.test", "*.w%u.test", "ads%u*.p.test", "bad..%u", "x%u.d1.test"};
+    static const char* kShapes[] = {"d%u.test", "*.w%u.test", "ads%u*.p.test", "bad..%u",
+                                    "x%u.d1.test"};
     char buf[64];
     std::snprintf(buf, sizeof(buf), kShapes[rng() % 5], static_cast<unsigned>(rng() % 12));
     return std::string(buf);
@@ -37,23 +38,34 @@ std::vector<std::pair<TopicPartition, std::string>> random_stream(uint64_t seed,
     const TopicPartition& tp = gi % 2 ? kP1 : kP0;
     const std::string grp = g(gi);
     switch (rng() % 10) {
-      case 0: out.push_back({tp, R"({"type":"BEGIN_SYNC","group_id":")" + grp + R"("})"}); break;
+      case 0:
+        out.push_back({tp, R"({"type":"BEGIN_SYNC","group_id":")" + grp + R"("})"});
+        break;
       case 1:
         out.push_back({tp, R"({"type":"SYNC_COMPLETE","group_id":")" + grp + "\"" +
                                (rng() % 4 == 0 ? R"(,"count":3)" : "") + "}"});
         break;
-      case 2: out.push_back({tp, R"({"type":"REMOVE_DOMAIN","group_id":")" + grp + R"(","domain":")" + dom() + R"("})"}); break;
+      case 2:
+        out.push_back({tp, R"({"type":"REMOVE_DOMAIN","group_id":")" + grp + R"(","domain":")" +
+                               dom() + R"("})"});
+        break;
       case 3:
         out.push_back({kP0, R"({"type":"ADD_MALICIOUS","domain":"m)" + std::to_string(rng() % 9) +
-                                R"(.test","category":3,"confidence":)" + std::to_string(rng() % 101) + "}"});
+                                R"(.test","category":3,"confidence":)" +
+                                std::to_string(rng() % 101) + "}"});
         break;
-      case 4: out.push_back({kP0, R"({"type":"REMOVE_MALICIOUS","domain":"m)" + std::to_string(rng() % 9) + R"(.test"})"}); break;
+      case 4:
+        out.push_back({kP0, R"({"type":"REMOVE_MALICIOUS","domain":"m)" +
+                                std::to_string(rng() % 9) + R"(.test"})"});
+        break;
       case 5:
-        if (rng() % 8 == 0) out.push_back({tp, R"({"type":"REMOVE_GROUP","group_id":")" + grp + R"("})"});
+        if (rng() % 8 == 0)
+          out.push_back({tp, R"({"type":"REMOVE_GROUP","group_id":")" + grp + R"("})"});
         break;
       default:
-        out.push_back({tp, R"({"type":"ADD_DOMAIN","group_id":")" + grp + R"(","domain":")" + dom() +
-                               R"(","action":"blacklist","category":)" + std::to_string(rng() % 5) + "}"});
+        out.push_back({tp, R"({"type":"ADD_DOMAIN","group_id":")" + grp + R"(","domain":")" +
+                               dom() + R"(","action":"blacklist","category":)" +
+                               std::to_string(rng() % 5) + "}"});
     }
   }
   return out;
@@ -140,11 +152,36 @@ INSTANTIATE_TEST_SUITE_P(
         Damage{"empty", [](std::string) { return std::string(); }, "empty file"},
         Damage{"header_only", [](std::string s) { return s.substr(0, 20); }, "truncated header"},
         Damage{"truncated", [](std::string s) { return s.substr(0, s.size() - 1); }, "truncated"},
-        Damage{"bad_magic", [](std::string s) { s[0] = 'X'; return s; }, "bad magic"},
-        Damage{"wrong_version", [](std::string s) { s[8] = 9; return s; }, "version 9"},
-        Damage{"flipped_body_bit", [](std::string s) { s[s.size() / 2] ^= 0x10; return s; }, "checksum mismatch"},
-        Damage{"flipped_last_bit", [](std::string s) { s.back() ^= 0x01; return s; }, "checksum mismatch"},
-        Damage{"flipped_checksum", [](std::string s) { s[24] ^= 0x01; return s; }, "checksum mismatch"},
+        Damage{"bad_magic",
+               [](std::string s) {
+                 s[0] = 'X';
+                 return s;
+               },
+               "bad magic"},
+        Damage{"wrong_version",
+               [](std::string s) {
+                 s[8] = 9;
+                 return s;
+               },
+               "version 9"},
+        Damage{"flipped_body_bit",
+               [](std::string s) {
+                 s[s.size() / 2] ^= 0x10;
+                 return s;
+               },
+               "checksum mismatch"},
+        Damage{"flipped_last_bit",
+               [](std::string s) {
+                 s.back() ^= 0x01;
+                 return s;
+               },
+               "checksum mismatch"},
+        Damage{"flipped_checksum",
+               [](std::string s) {
+                 s[24] ^= 0x01;
+                 return s;
+               },
+               "checksum mismatch"},
         Damage{"extra_byte", [](std::string s) { return s + "x"; }, "truncated"}),
     [](const auto& info) { return std::string(info.param.name); });
 
@@ -165,8 +202,10 @@ TEST(SnapshotFileTest, DirectoryOrMissingFileIsReported) {
   std::string bytes;
   const std::string dir = ::testing::TempDir() + "/snap-dir";
   mkdir(dir.c_str(), 0755);
-  EXPECT_NE(read_snapshot_file(dir, &bytes).to_string().find("not a regular file"), std::string::npos);
-  EXPECT_NE(read_snapshot_file(dir + "/none", &bytes).to_string().find("No such file"), std::string::npos);
+  EXPECT_NE(read_snapshot_file(dir, &bytes).to_string().find("not a regular file"),
+            std::string::npos);
+  EXPECT_NE(read_snapshot_file(dir + "/none", &bytes).to_string().find("No such file"),
+            std::string::npos);
 }
 
 TEST(SnapshotFileTest, FailedWriteLeavesThePreviousSnapshotValid) {

@@ -2,8 +2,10 @@
 // commits, restart, rebalance, readiness, broker loss and dead-letter copies,
 // plus the kafka_consumer program itself (demo, signals, errors).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -15,6 +17,7 @@
 #include "kafka/policy_consumer.h"
 #include "kafka_test_util.h"
 #include "policysync/reader.h"
+#include "policysync/snapshot.h"
 
 namespace policysync {
 namespace {
@@ -353,6 +356,81 @@ TEST_F(MockTest, WorkersAndStatsLines) {
                      "syncs_completed=1"),
             std::string::npos)
       << out;
+}
+
+// SPEC §7 / §5.3 through Kafka: kill -9, restart with the same state dir,
+// ready with the right state, reading only what came after the snapshot.
+TEST_F(MockTest, RestartFromSnapshotReadsOnlyWhatFollowsIt) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  produce(brokers_, "policy", "k",
+          {begin("a"), add("a", "a1.com"), add("a", "a2.com"), complete("a", 2), begin("b"),
+           add("b", "b1.com")});  // offsets 0..5; b's sync stays open
+  const std::string dir = tmp("state");
+  std::filesystem::remove_all(dir);  // no snapshot of an earlier run
+  mkdir(dir.c_str(), 0755);
+  const int port = free_port();
+  const std::vector<std::string> args = {brokers_,
+                                         "policy",
+                                         "--group",
+                                         "snap",
+                                         "--metrics-port",
+                                         std::to_string(port),
+                                         "--stats-interval",
+                                         "0",
+                                         "--state-dir",
+                                         dir,
+                                         "--snapshot-interval",
+                                         "0",
+                                         "-X",
+                                         "session.timeout.ms=6000"};
+  {
+    Child c(kConsumerBin, args, tmp("run1.out"));
+    ASSERT_TRUE(wait_until([&] { return lookup_action(port, "a", "a2.com") == "blacklist"; }))
+        << c.output();
+    // A snapshot follows the SYNC_COMPLETE; it holds b's open sync too.
+    ASSERT_TRUE(wait_until([&] {
+      std::string bytes;
+      SnapshotInfo info;
+      return read_snapshot_file(dir + "/policy.snapshot", &bytes).ok() &&
+             describe_snapshot(bytes, &info).ok() && info.open_syncs == 1 &&
+             !info.offsets.empty() && info.offsets[0].next == 6;
+    })) << c.output();
+    c.signal(SIGKILL);
+    c.wait();
+  }
+  produce(brokers_, "policy", "k", {add("b", "b2.com"), complete("b", 2)});  // offsets 6, 7
+  Child c(kConsumerBin, args, tmp("run2.out"));
+  ASSERT_TRUE(wait_until([&] { return lookup_action(port, "b", "b2.com") == "blacklist"; }))
+      << c.output();
+  for (const auto& [g, d] : std::vector<std::pair<std::string, std::string>>{
+           {"a", "a1.com"}, {"a", "a2.com"}, {"b", "b1.com"}, {"b", "b2.com"}})
+    EXPECT_EQ(lookup_action(port, g, d), "blacklist") << g << " " << d;
+  // Only offsets 6 and 7 were read again, not the 8 of a full replay.
+  EXPECT_EQ(http_get(port, "/metrics").find("policysync_messages_consumed_total 2\n") !=
+                std::string::npos,
+            true)
+      << http_get(port, "/metrics");
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(), 0);
+  EXPECT_NE(c.output().find("snapshot restored from"), std::string::npos) << c.output();
+  EXPECT_NE(c.output().find("policy/0@6 (snapshot)"), std::string::npos) << c.output();
+
+  // A damaged snapshot is reported in one line and ignored: full replay.
+  {
+    std::fstream f(dir + "/policy.snapshot", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(40);
+    f.put('\x7f');
+  }
+  Child d(kConsumerBin, args, tmp("run3.out"));
+  ASSERT_TRUE(wait_until([&] { return lookup_action(port, "b", "b2.com") == "blacklist"; }))
+      << d.output();
+  EXPECT_NE(http_get(port, "/metrics").find("policysync_messages_consumed_total 8\n"),
+            std::string::npos);
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait(), 0);
+  EXPECT_NE(d.output().find("snapshot ignored, full replay instead: "), std::string::npos)
+      << d.output();
+  EXPECT_NE(d.output().find("checksum mismatch"), std::string::npos) << d.output();
 }
 
 class RebalanceTest : public MockTest, public ::testing::WithParamInterface<const char*> {};
