@@ -234,6 +234,18 @@ struct SnapshotCodec {
     return out + o.s;
   }
 
+  static Group* find(PolicyStore* store, const std::string& id) {
+    const char* rec =
+        store->state_->groups.load(std::memory_order_relaxed)->find_one(id, detail::plain_hash(id));
+    return rec ? GroupDir::Record(rec).value() : nullptr;
+  }
+
+  // Replaces a just-opened sync's pending state with one sized for n entries.
+  static void presize(PolicyStore* store, const std::string& id, size_t n) {
+    Group* g = find(store, id);
+    if (g && g->pending) g->pending = std::make_unique<detail::Pending>(n);
+  }
+
   static Status restore(const Staged& st, PolicyStore* store, Watermarks* wm) {
     const StoreLimits& lim = store->limits();
     if (st.groups.size() > lim.max_groups) return corrupt("more groups than --max-groups");
@@ -257,16 +269,19 @@ struct SnapshotCodec {
       Message c = b;
       c.type = MessageType::kSyncComplete;
       (void)store->apply(b);
+      // Presized: the entries come in the source table's slot order, i.e.
+      // sorted by hash; into a growing table that order piles them into one
+      // cluster (quadratic: 1M entries took 132 s). At full size it is linear.
+      presize(store, g.id, g.active.size());
       for (const Entry& e : g.active) (void)store->apply(entry_message(g.id, e));
       ApplyOutcome o = store->apply(c);
       if (o.result != ApplyResult::kSyncCompleted)
         return Status(Reason::kIo, "snapshot", "group " + g.id + ": " + o.status.to_string());
       if (g.has_pending) {
         (void)store->apply(b);
+        presize(store, g.id, g.pending.size());
         for (const Entry& e : g.pending) (void)store->apply(entry_message(g.id, e));
-        const char* rec = store->state_->groups.load(std::memory_order_relaxed)
-                              ->find_one(g.id, detail::plain_hash(g.id));
-        Group* grp = rec ? GroupDir::Record(rec).value() : nullptr;
+        Group* grp = find(store, g.id);
         if (grp && grp->pending) {
           grp->pending->adds = g.adds;
           grp->pending->aborted = g.aborted;
