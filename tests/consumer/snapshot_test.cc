@@ -3,9 +3,12 @@
 #include "policysync/snapshot.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <random>
@@ -228,6 +231,48 @@ TEST(SnapshotFileTest, FailedWriteLeavesThePreviousSnapshotValid) {
   EXPECT_EQ(bytes, first);
   // An unwritable directory is reported, not fatal.
   EXPECT_FALSE(write_snapshot_file("/proc/policysync-no/snap", first).ok());
+}
+
+// A snapshot of `n` entries whose categories are all `category`.
+std::string sized_snapshot(int n, int category) {
+  Consumer c;
+  int64_t off = 0;
+  const std::string begin = R"({"type":"BEGIN_SYNC","group_id":"g"})";
+  c.feed({kP0, begin}, off++);
+  for (int i = 0; i < n; ++i) {
+    const std::string m = R"({"type":"ADD_DOMAIN","group_id":"g","domain":"d)" + std::to_string(i) +
+                          R"(.test","action":"allow","category":)" + std::to_string(category) + "}";
+    c.feed({kP0, m}, off++);
+  }
+  c.feed({kP0, R"({"type":"SYNC_COMPLETE","group_id":"g"})"}, off++);
+  return encode_snapshot(c.store, c.wm);
+}
+
+TEST(SnapshotFileTest, KilledMidWriteLeavesAWholeSnapshot) {
+  const std::string path = ::testing::TempDir() + "/snap-kill";
+  const std::string tmp = path + ".tmp";
+  // Two different snapshots of a few MB; a child rewrites them in turns.
+  const std::string a = sized_snapshot(100000, 1), b = sized_snapshot(100000, 2);
+  ASSERT_TRUE(write_snapshot_file(path, a).ok());
+  int mid_write = 0;
+  for (int round = 0; round < 8; ++round) {
+    unlink(tmp.c_str());
+    const pid_t pid = fork();
+    if (pid == 0) {
+      for (int i = 0;; ++i) (void)write_snapshot_file(path, i % 2 ? a : b);
+    }
+    // Kill it while it is inside a write: once the temporary file exists
+    // (bounded spin: a condition, not a sleep).
+    struct stat sb {};
+    for (int spins = 0; spins < 10000000 && stat(tmp.c_str(), &sb) != 0; ++spins) sched_yield();
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    mid_write += stat(tmp.c_str(), &sb) == 0;
+    std::string bytes;
+    ASSERT_TRUE(read_snapshot_file(path, &bytes).ok()) << "round " << round;
+    EXPECT_TRUE(bytes == a || bytes == b) << "round " << round;
+  }
+  EXPECT_GT(mid_write, 0) << "no kill landed inside a write";
 }
 
 }  // namespace
