@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <string>
@@ -273,6 +276,26 @@ TEST(SnapshotFileTest, KilledMidWriteLeavesAWholeSnapshot) {
     EXPECT_TRUE(bytes == a || bytes == b) << "round " << round;
   }
   EXPECT_GT(mid_write, 0) << "no kill landed inside a write";
+}
+
+TEST(SnapshotFileTest, FullDiskIsReportedAndThePreviousSnapshotStays) {
+  // A 64 KiB tmpfs: a small snapshot fits, a large one does not.
+  const std::string dir = ::testing::TempDir() + "/snap-tinyfs";
+  mkdir(dir.c_str(), 0755);
+  if (mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=64k") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << std::strerror(errno);
+  const std::string path = dir + "/policy.snapshot";
+  const std::string small = valid_snapshot();
+  ASSERT_TRUE(write_snapshot_file(path, small).ok());
+  Status s = write_snapshot_file(path, sized_snapshot(20000, 1));
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.to_string().find("No space left on device"), std::string::npos) << s.to_string();
+  std::string bytes;
+  EXPECT_TRUE(read_snapshot_file(path, &bytes).ok());
+  EXPECT_EQ(bytes, small);
+  struct stat sb {};
+  EXPECT_NE(stat((path + ".tmp").c_str(), &sb), 0) << "the partial temporary file is removed";
+  umount(dir.c_str());
 }
 
 }  // namespace
