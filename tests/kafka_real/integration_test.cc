@@ -504,5 +504,44 @@ TEST(RealBrokerTest, RestartFromSnapshotAfterKill) {
   EXPECT_NE(c.output().find("snapped/0@504 (snapshot)"), std::string::npos) << c.output();
 }
 
+// SPEC §7: a snapshot whose offset retention has deleted is reported and
+// that partition is replayed from the beginning instead.
+TEST(RealBrokerTest, SnapshotBelowTheLogStartFallsBackToReplay) {
+  create_topic("retained", 1);
+  kcat_produce("retained",
+               {{"a", begin("a")}, {"a", add("a", "old.test")}, {"a", complete("a", 1)}});
+  const std::string dir = tmp("state");
+  sh("rm -rf '" + dir + "' && mkdir -p '" + dir + "'");
+  const int port = free_port();
+  const auto args = consumer_args(
+      "retained", "retained-dp", port,
+      {"--state-dir", dir, "-X", "group.instance.id=retained-1", "-X", "session.timeout.ms=10000"});
+  {
+    Child c(kBin, args, tmp("run1.out"));
+    ASSERT_TRUE(wait_until([&] { return ready(port); })) << c.output();
+    c.signal(SIGTERM);  // graceful: the snapshot says next=3
+    ASSERT_EQ(c.wait(), 0) << c.output();
+  }
+  // A new sync arrives, then retention deletes everything before offset 4.
+  kcat_produce("retained",
+               {{"a", begin("a")}, {"a", add("a", "new.test")}, {"a", complete("a", 1)}});
+  const std::string json = tmp("delete.json");
+  {
+    std::ofstream f(json);
+    f << R"({"partitions":[{"topic":"retained","partition":0,"offset":4}],"version":1})";
+  }
+  testing::kafka_tool("org.apache.kafka.tools.DeleteRecordsCommand --bootstrap-server " +
+                      Broker::get().bootstrap + " --offset-json-file " + json);
+  Child c(kBin, args, tmp("run2.out"));
+  ASSERT_TRUE(wait_until([&] { return ready(port); })) << c.output();
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(), 0);
+  EXPECT_NE(c.output().find(
+                "snapshot offset 3 of retained/0 is below the log start 4: replaying it from the "
+                "beginning"),
+            std::string::npos)
+      << c.output();
+}
+
 }  // namespace
 }  // namespace policysync
