@@ -28,6 +28,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace policysync;
 
+volatile uint64_t benchmark_sink;  // the bare consumer's touches end here
+
 double secs(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -99,13 +101,13 @@ double bare_consume(const std::string& brokers, const std::string& topic, size_t
   const double rate = static_cast<double>(n) / secs(t0);
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
-  if (touched == 0) std::printf(" ");
+  benchmark_sink = touched;  // keep the touches
   return rate;
 }
 
 // (b) The policy consumer until the last SYNC_COMPLETE is visible.
-double policy_consume(const std::string& brokers, const std::string& topic, size_t expected,
-                      int groups, double* visible_after) {
+double policy_consume(const std::string& brokers, const std::string& topic, int groups,
+                      double* visible_after) {
   PolicyStore store;
   Log log([](LogLevel l, std::string_view m) {
     if (l >= LogLevel::kWarn) stderr_sink(l, m);
@@ -138,7 +140,6 @@ double policy_consume(const std::string& brokers, const std::string& topic, size
     std::printf("NOT VISIBLE\n");
   *visible_after = elapsed;
   const double rate = static_cast<double>(c->counters().consumed.load()) / elapsed;
-  (void)expected;
   // Restart from a snapshot instead of a replay (SPEC §7): write this state,
   // then time reading and restoring it into a fresh store.
   const std::string path = "/tmp/policysync-e2e-" + topic + ".snapshot";
@@ -234,7 +235,7 @@ int main(int argc, char** argv) {
     const size_t expected = kTotal + 2 * static_cast<size_t>(c.groups);
     const double a = bare_consume(brokers, c.topic, expected);
     double visible = 0;
-    const double b = policy_consume(brokers, c.topic, expected, c.groups, &visible);
+    const double b = policy_consume(brokers, c.topic, c.groups, &visible);
     std::printf(
         "%s (%d group%s): bare consumer %.0f msg/s, kafka_consumer apply %.0f msg/s, ratio b/a "
         "%.2f; "

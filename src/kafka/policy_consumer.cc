@@ -449,12 +449,10 @@ void PolicyConsumer::write_snapshot(bool wait) {
   last_snapshot_ = Clock::now();
   // Encoding reads the writer's view, so it runs here, between messages;
   // the file write and its fsyncs run on a thread of their own.
-  const auto t0 = Clock::now();
   std::string bytes = encode_snapshot(store_, wm_);
-  const double encode_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   if (snapshot_writer_.joinable()) snapshot_writer_.join();
   const size_t size = bytes.size();
-  auto job = [this, bytes = std::move(bytes), encode_ms, size] {
+  auto job = [this, bytes = std::move(bytes), size] {
     Status s = write_snapshot_file(snapshot_path(), bytes);
     if (s.ok()) {
       gauges_.snapshots_written.fetch_add(1, std::memory_order_relaxed);
@@ -464,7 +462,6 @@ void PolicyConsumer::write_snapshot(bool wait) {
       log_.error("snapshot not written (still serving; retried after the next sync): " +
                  s.detail());
     }
-    (void)encode_ms;
   };
   if (wait)
     job();
