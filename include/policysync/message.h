@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "policysync/domain_name.h"
+#include "policysync/status.h"
 
 namespace policysync {
 
@@ -36,10 +37,17 @@ enum class Action : uint8_t { kNone = 0, kWhitelist, kBlacklist, kAllow, kMalici
 // Lower-case name, e.g. "whitelist".
 std::string_view action_name(Action a);
 
+// Checks a group_id (SPEC §2): 1-255 bytes of valid UTF-8 with no control
+// (C0, DEL, C1), format (Cf), line/paragraph separator, surrogate or
+// noncharacter code point, and no white space at either end. The parser and
+// the snapshot loader both call it; an error names the code point and offset.
+Status check_group_id(std::string_view group_id);
+
 struct Message {
   MessageType type = MessageType::kAddGroup;
-  std::string group_id;  // empty for the malicious types
-  PolicyName domain;     // normalised (ADD/REMOVE_DOMAIN, ADD/REMOVE_MALICIOUS)
+  bool type_known = false;  // `type` was read (also on a failed parse)
+  std::string group_id;     // empty for the malicious types
+  PolicyName domain;        // normalised (ADD/REMOVE_DOMAIN, ADD/REMOVE_MALICIOUS)
   Action action = Action::kNone;
   uint32_t category = 0;
   uint32_t port_mask = 0;    // 0 = all ports

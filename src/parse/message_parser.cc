@@ -90,8 +90,10 @@ Status number_from_string(std::string_view s, const char* field, uint64_t max, u
     base = 16;
     s.remove_prefix(2);
   }
-  if (s.empty() || s.size() > 20)
-    return Status(Reason::kWrongType, field, "not a decimal or 0x-hex number");
+  if (s.empty()) return Status(Reason::kWrongType, field, "not a decimal or 0x-hex number");
+  // Leading zeros change nothing ("000...01" is 1); the overflow check below
+  // bounds the rest.
+  while (s.size() > 1 && s[0] == '0') s.remove_prefix(1);
   uint64_t v = 0;
   for (char c : s) {
     unsigned d;
@@ -113,6 +115,97 @@ Status number_from_string(std::string_view s, const char* field, uint64_t max, u
   return Status();
 }
 
+// Nesting deeper than this inside a message is refused as bad_json (the
+// validator recurses; no policy message needs more than 2 levels).
+constexpr int kMaxDepth = 64;
+
+// RFC 8259 number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view s) {
+  size_t i = 0;
+  auto digits = [&] {
+    const size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0')
+    ++i;
+  else if (!digits())
+    return false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
+// Walks a value whole, so that malformed JSON anywhere in it is an error:
+// On-Demand alone would skip an unread value without validating it, and
+// SPEC §2 requires the whole message to be valid JSON (RFC 8259).
+simdjson::error_code validate(od::value v, int depth) {
+  if (depth > kMaxDepth) return simdjson::DEPTH_ERROR;
+  od::json_type t;
+  if (auto e = v.type().get(t)) return e;
+  switch (t) {
+    case od::json_type::object: {
+      od::object o;
+      if (auto e = v.get_object().get(o)) return e;
+      for (auto field : o) {
+        std::string_view key;
+        if (auto e = field.unescaped_key().get(key)) return e;
+        od::value fv;
+        if (auto e = field.value().get(fv)) return e;
+        if (auto e = validate(fv, depth + 1)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      od::array a;
+      if (auto e = v.get_array().get(a)) return e;
+      for (auto el : a) {
+        od::value ev;
+        if (auto e = el.get(ev)) return e;
+        if (auto e = validate(ev, depth + 1)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::number: {
+      // By grammar, not by value: 1e400 is valid JSON that no double holds.
+      std::string_view raw = v.raw_json_token();
+      while (!raw.empty() &&
+             (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' || raw.back() == '\r'))
+        raw.remove_suffix(1);
+      return is_json_number(raw) ? simdjson::SUCCESS : simdjson::NUMBER_ERROR;
+    }
+    case od::json_type::string: {
+      std::string_view str;
+      return v.get_string().get(str);
+    }
+    case od::json_type::boolean: {
+      bool b;
+      return v.get_bool().get(b);
+    }
+    case od::json_type::null: {
+      bool null = false;
+      if (auto e = v.is_null().get(null)) return e;
+      return null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    }
+  }
+  return simdjson::TAPE_ERROR;
+}
+
+// A field holds a value of the wrong type: wrong_type if that value is valid
+// JSON, bad_json if it is not (e.g. "domain":nul).
+Status wrong_type(od::value v, const char* field, const char* expected) {
+  if (auto e = validate(v, 1)) return Status(Reason::kBadJson, field, simdjson::error_message(e));
+  return Status(Reason::kWrongType, field, expected);
+}
+
 Status read_number(od::value v, const char* field, uint64_t max, uint64_t* out) {
   od::json_type t;
   if (v.type().get(t)) return Status(Reason::kBadJson, field);
@@ -121,7 +214,7 @@ Status read_number(od::value v, const char* field, uint64_t max, uint64_t* out) 
     if (v.get_string().get(s)) return Status(Reason::kBadJson, field);
     return number_from_string(s, field, max, out);
   }
-  if (t != od::json_type::number) return Status(Reason::kWrongType, field, "expected a number");
+  if (t != od::json_type::number) return wrong_type(v, field, "expected a number");
   od::number_type nt;
   if (v.get_number_type().get(nt)) return Status(Reason::kBadJson, field, "malformed number");
   if (nt == od::number_type::signed_integer) {
@@ -141,27 +234,15 @@ Status read_number(od::value v, const char* field, uint64_t max, uint64_t* out) 
     *out = u;
     return Status();
   }
-  return Status(Reason::kWrongType, field, "expected an integer");
+  // A float or an integer beyond 64 bits: still check that it is a number.
+  return wrong_type(v, field, "expected an integer");
 }
 
 Status read_string(od::value v, const char* field, std::string_view* out) {
   od::json_type t;
   if (v.type().get(t)) return Status(Reason::kBadJson, field);
-  if (t != od::json_type::string) return Status(Reason::kWrongType, field, "expected a string");
+  if (t != od::json_type::string) return wrong_type(v, field, "expected a string");
   if (v.get_string().get(*out)) return Status(Reason::kBadJson, field, "malformed string");
-  return Status();
-}
-
-Status check_group_id(std::string_view g) {
-  if (g.empty() || g.size() > 255)
-    return Status(Reason::kOutOfRange, "group_id",
-                  "length " + std::to_string(g.size()) + ", must be 1-255 bytes");
-  for (size_t i = 0; i < g.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(g[i]);
-    if (c < 0x20 || c == 0x7f)
-      return Status(Reason::kOutOfRange, "group_id",
-                    "control character at offset " + std::to_string(i));
-  }
   return Status();
 }
 
@@ -235,8 +316,8 @@ struct MessageParser::Impl {
   size_t cap = 0;
 
   Status parse_object(od::object obj, Message* out, std::string_view* domain_raw, unsigned* seen);
-  // Best effort: the group_id of a message that failed validation.
-  void recover_group_id(size_t len, Message* out);
+  // Best effort: the group_id and type of a message that failed validation.
+  void recover_identity(size_t len, Message* out);
 };
 
 MessageParser::MessageParser(ParserLimits limits) : impl_(std::make_unique<Impl>()) {
@@ -266,6 +347,7 @@ Status MessageParser::Impl::parse_object(od::object obj, Message* out, std::stri
           return Status(Reason::kUnknownType, "type", "\"" + shown + "\"");
         }
         out->type = *t;
+        out->type_known = true;
       }
     } else if (key == "group_id") {
       bit = kFGroup;
@@ -298,11 +380,16 @@ Status MessageParser::Impl::parse_object(od::object obj, Message* out, std::stri
       out->confidence = static_cast<uint8_t>(n);
     } else if (key == "count") {
       bit = kFCount;
-      s = read_number(v, "count", UINT32_MAX, &n);
+      s = read_number(v, "count", UINT64_MAX, &n);  // SPEC §2: count is a u64
       out->count = n;
       out->has_count = true;
     } else {
-      continue;  // unknown fields are ignored (SPEC §2); On-Demand skips the value
+      // Unknown fields are ignored (SPEC §2), but must be valid JSON.
+      if (auto e = validate(v, 1))
+        return Status(
+            Reason::kBadJson, "message",
+            "in field \"" + std::string(key.substr(0, 40)) + "\": " + simdjson::error_message(e));
+      continue;
     }
     if (!s.ok()) return s;
     if (*seen & bit) return Status(Reason::kDuplicateField, field_name(bit));
@@ -311,15 +398,34 @@ Status MessageParser::Impl::parse_object(od::object obj, Message* out, std::stri
   return Status();
 }
 
-void MessageParser::Impl::recover_group_id(size_t len, Message* out) {
-  if (!out->group_id.empty()) return;
+void MessageParser::Impl::recover_identity(size_t len, Message* out) {
   od::document doc;
   if (parser.iterate(buf.get(), len, cap).get(doc)) return;
   od::object obj;
   if (doc.get_object().get(obj)) return;
-  std::string_view g;
-  if (obj.find_field_unordered("group_id").get_string().get(g)) return;
-  if (check_group_id(g).ok()) out->group_id.assign(g);
+  // Keys compared unescaped ("\u0067roup_id" is group_id); the walk stops at
+  // the first malformed member, keeping what it found before it.
+  bool have_group = false, have_type = false;
+  for (auto field : obj) {
+    std::string_view key, str;
+    if (field.unescaped_key().get(key)) return;
+    od::value v;
+    if (field.value().get(v)) return;
+    if (!have_group && key == "group_id") {
+      have_group = true;
+      if (!v.get_string().get(str) && check_group_id(str).ok()) out->group_id.assign(str);
+    } else if (!have_type && key == "type") {
+      have_type = true;
+      if (!v.get_string().get(str)) {
+        auto t = type_from_name(str);
+        if (t) {
+          out->type = *t;
+          out->type_known = true;
+        }
+      }
+    }
+    if (have_group && have_type) return;
+  }
 }
 
 Status MessageParser::parse(const void* data, size_t len, Message* out) {
@@ -364,11 +470,10 @@ Status MessageParser::parse(const void* data, size_t len, Message* out) {
   }
   if (out->type == MessageType::kAddMalicious) out->action = Action::kMalicious;
   if (!s.ok()) {
-    const bool names_group =
-        out->type != MessageType::kAddMalicious && out->type != MessageType::kRemoveMalicious;
-    if (names_group)
-      m.recover_group_id(len, out);
-    else
+    if (out->group_id.empty() || !out->type_known) m.recover_identity(len, out);
+    // The malicious types name no group: nothing of theirs to abort.
+    if (out->type_known &&
+        (out->type == MessageType::kAddMalicious || out->type == MessageType::kRemoveMalicious))
       out->group_id.clear();
   }
   return s;

@@ -148,7 +148,127 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bool_count", R"({"type":"SYNC_COMPLETE","group_id":"g","count":true})",
                 Reason::kWrongType, "count"},
         BadCase{"duplicate", R"({"type":"BEGIN_SYNC","group_id":"g","group_id":"h"})",
-                Reason::kDuplicateField, "group_id"}));
+                Reason::kDuplicateField, "group_id"},
+        // Invalid JSON inside a known field is bad_json, not wrong_type (issue 13.8).
+        BadCase{"domain_nul", R"({"type":"REMOVE_DOMAIN","group_id":"g","domain":nul})",
+                Reason::kBadJson, "domain"},
+        BadCase{"group_tru", R"({"type":"BEGIN_SYNC","group_id":tru})", Reason::kBadJson,
+                "group_id"},
+        BadCase{"group_bad_array", R"({"type":"BEGIN_SYNC","group_id":[1,,2]})", Reason::kBadJson,
+                "group_id"},
+        BadCase{"count_fals", R"({"type":"SYNC_COMPLETE","group_id":"g","count":fals})",
+                Reason::kBadJson, "count"},
+        BadCase{"group_valid_array", R"({"type":"BEGIN_SYNC","group_id":[1,2]})",
+                Reason::kWrongType, "group_id"},
+        // group_id must be printable (SPEC §2, issue 13.9).
+        BadCase{"group_c1", R"({"type":"BEGIN_SYNC","group_id":"a\u0085b"})", Reason::kOutOfRange,
+                "group_id"},
+        BadCase{"group_del", R"({"type":"BEGIN_SYNC","group_id":"a\u007fb"})", Reason::kOutOfRange,
+                "group_id"},
+        BadCase{"group_line_sep", R"({"type":"BEGIN_SYNC","group_id":"a\u2028b"})",
+                Reason::kOutOfRange, "group_id"},
+        BadCase{"group_para_sep", R"({"type":"BEGIN_SYNC","group_id":"a\u2029b"})",
+                Reason::kOutOfRange, "group_id"},
+        BadCase{"group_zwsp", R"({"type":"BEGIN_SYNC","group_id":"a\u200bb"})", Reason::kOutOfRange,
+                "group_id"},
+        BadCase{"group_bom", R"({"type":"BEGIN_SYNC","group_id":"\ufeffg"})", Reason::kOutOfRange,
+                "group_id"},
+        BadCase{"group_nonchar_ffff", R"({"type":"BEGIN_SYNC","group_id":"a\uffffb"})",
+                Reason::kOutOfRange, "group_id"},
+        BadCase{"group_nonchar_10ffff", R"({"type":"BEGIN_SYNC","group_id":"a\udbff\udfffb"})",
+                Reason::kOutOfRange, "group_id"},
+        BadCase{"group_nonchar_fdd0", R"({"type":"BEGIN_SYNC","group_id":"a\ufdd0b"})",
+                Reason::kOutOfRange, "group_id"},
+        BadCase{"group_lone_space", R"({"type":"BEGIN_SYNC","group_id":" "})", Reason::kOutOfRange,
+                "group_id"},
+        BadCase{"group_trailing_nbsp", R"({"type":"BEGIN_SYNC","group_id":"g\u00a0"})",
+                Reason::kOutOfRange, "group_id"}));
+
+// Malformed JSON as the value of an unknown field (JSONTestSuite-style
+// n_ cases): the whole message must be valid JSON (SPEC §2, issue 13.8).
+class MalformedUnknownFieldTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(MalformedUnknownFieldTest, IsBadJson) {
+  const std::string json =
+      std::string(R"({"type":"ADD_GROUP","group_id":"g","x":)") + GetParam() + "}";
+  Message m;
+  Status s = parse(json, &m);
+  ASSERT_FALSE(s.ok()) << json;
+  EXPECT_EQ(s.reason(), Reason::kBadJson) << json << " -> " << s.to_string();
+  EXPECT_EQ(m.group_id, "g") << "the group is still named, so its sync can be aborted";
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpus, MalformedUnknownFieldTest,
+                         ::testing::Values("nul", "tru", "fals", "NaN", "-Infinity", "[1,,2]",
+                                           "[1,]", "[,1]", "{\"a\":}", "{\"a\" 1}", "{\"a\":1,}",
+                                           "{1:1}", "01", "1.", ".5", "-", "1e", "0x10", "+1",
+                                           "'x'", "\"\\x\"", "\"\\u12\"", "[\"a\"", "[[[]]",
+                                           "{\"a\":[}", "]", "truex", "nullx", "[1 2]", "1.5e",
+                                           "--1"));
+
+TEST(MessageParserTest, ValidJsonInUnknownFieldsIsAccepted) {
+  for (const char* v : {"null", "true", "false", "-0.5e-3", "1E+2", R"("\u00e9\n")",
+                        R"([1,[2,{"a":[]}],{}])", R"({"a":{"b":{"c":null}}})"}) {
+    const std::string json = std::string(R"({"type":"ADD_GROUP","group_id":"g","x":)") + v + "}";
+    Message m;
+    EXPECT_TRUE(parse(json, &m).ok()) << json;
+  }
+}
+
+TEST(MessageParserTest, DeepNestingIsRefusedNotOverflowed) {
+  const std::string json = std::string(R"({"type":"ADD_GROUP","group_id":"g","x":)") +
+                           std::string(500, '[') + std::string(500, ']') + "}";
+  Message m;
+  EXPECT_EQ(parse(json, &m).reason(), Reason::kBadJson);
+}
+
+TEST(MessageParserTest, PrintableGroupIdsAreAccepted) {
+  for (const char* g : {"enterprise_a", "Zürich office", "東京", "a b", "g-1.2/3", "😀"}) {
+    const std::string json = std::string(R"({"type":"ADD_GROUP","group_id":")") + g + "\"}";
+    Message m;
+    ASSERT_TRUE(parse(json, &m).ok()) << g;
+    EXPECT_EQ(m.group_id, g);
+  }
+}
+
+// count is a u64 (SPEC §2); number strings may carry any number of leading
+// zeros (issue 13, minor).
+TEST(MessageParserTest, CountIsU64AndLeadingZerosAreAccepted) {
+  Message m;
+  ASSERT_TRUE(parse(R"({"type":"SYNC_COMPLETE","group_id":"g","count":4294967296})", &m).ok());
+  EXPECT_EQ(m.count, 4294967296u);
+  ASSERT_TRUE(
+      parse(R"({"type":"SYNC_COMPLETE","group_id":"g","count":18446744073709551615})", &m).ok());
+  EXPECT_EQ(m.count, UINT64_MAX);
+  ASSERT_TRUE(
+      parse(R"({"type":"SYNC_COMPLETE","group_id":"g","count":"000000000000000000001"})", &m).ok());
+  EXPECT_EQ(m.count, 1u);
+  ASSERT_TRUE(
+      parse(R"({"type":"ADD_MALICIOUS","domain":"e.net","category":"0x0000000000000000000001"})",
+            &m)
+          .ok());
+  EXPECT_EQ(m.category, 1u);
+  EXPECT_EQ(parse(R"({"type":"SYNC_COMPLETE","group_id":"g","count":"18446744073709551616"})", &m)
+                .reason(),
+            Reason::kOutOfRange);
+}
+
+// An escaped key after the faulty field still names the group (issue 13, minor).
+TEST(MessageParserTest, EscapedGroupKeyIsRecoveredAfterAFault) {
+  Message m;
+  Status s =
+      parse(R"({"type":"ADD_DOMAIN","domain":"a..b","action":"allow","\u0067roup_id":"g5"})", &m);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(m.group_id, "g5");
+  EXPECT_TRUE(m.type_known);
+  EXPECT_EQ(m.type, MessageType::kAddDomain);
+  // The type is recovered too when the fault comes before it.
+  s = parse(R"({"group_id":"g6","domain":"a..b","type":"ADD_DOMAIN","action":"allow"})", &m);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(m.group_id, "g6");
+  EXPECT_TRUE(m.type_known);
+  EXPECT_EQ(m.type, MessageType::kAddDomain);
+}
 
 TEST(MessageParserTest, TooLargeIsRejectedBeforeParsing) {
   Message m;
