@@ -72,7 +72,7 @@ class Pipeline {
 
  private:
   HandleResult invalid(const TopicPartition& tp, int64_t offset, Status why,
-                       const std::string& group);
+                       const std::string& group, bool counts_as_add);
   void trace_applied(const Message& m, const ApplyOutcome& o) const;
 
   PolicyStore& store_;

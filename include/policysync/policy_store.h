@@ -92,6 +92,12 @@ class PolicyStore {
   // until SYNC_COMPLETE or BEGIN_SYNC). Returns true if a sync was aborted.
   bool abort_sync(std::string_view group_id);
 
+  // Writer side. An ADD_DOMAIN of `group_id` that was invalid and skipped
+  // (--on-invalid=skip): it still counts as received, so that SYNC_COMPLETE's
+  // `count` compares against every ADD_DOMAIN the PM sent (SPEC §3, §6).
+  // Returns true if the group has an open, unaborted sync.
+  bool note_invalid_add(std::string_view group_id);
+
   // Writer side. Drops the group's open sync without applying it (partition
   // revocation, SPEC §5.4). Returns true if one was open.
   bool discard_sync(std::string_view group_id);

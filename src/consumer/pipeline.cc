@@ -23,12 +23,16 @@ Pipeline::Pipeline(PolicyStore& store, Watermarks& watermarks, PipelineOptions o
     : store_(store), wm_(watermarks), opt_(options), log_(log), parser_(options.parser) {}
 
 HandleResult Pipeline::invalid(const TopicPartition& tp, int64_t offset, Status why,
-                               const std::string& group) {
+                               const std::string& group, bool counts_as_add) {
   bump(counters_.invalid[static_cast<size_t>(why.reason())]);
   std::string line = "invalid message " + coordinates(tp, offset) + ": " + why.to_string();
   if (!group.empty()) {
     line += " (group=" + group;
     if (!opt_.skip_invalid && store_.abort_sync(group)) line += ", its open sync aborted";
+    // Under skip, SYNC_COMPLETE's count still covers every ADD_DOMAIN the PM
+    // sent, valid or not (SPEC §6); the store counted those it refused itself.
+    if (opt_.skip_invalid && counts_as_add && store_.note_invalid_add(group))
+      line += ", skipped from its open sync";
     line += ")";
   }
   HandleResult r;
@@ -50,7 +54,8 @@ HandleResult Pipeline::handle(const TopicPartition& tp, int64_t offset, const vo
   if (!wm_.assigned(tp)) wm_.assign(tp, offset);
   Status s = parser_.parse(data, len, &msg_);
   if (!s.ok()) {
-    HandleResult r = invalid(tp, offset, std::move(s), msg_.group_id);
+    const bool add = msg_.type_known && msg_.type == MessageType::kAddDomain;
+    HandleResult r = invalid(tp, offset, std::move(s), msg_.group_id, add);
     wm_.consumed(tp, offset);
     return r;
   }
@@ -59,7 +64,7 @@ HandleResult Pipeline::handle(const TopicPartition& tp, int64_t offset, const vo
   HandleResult r;
   switch (o.result) {
     case ApplyResult::kRejected:
-      r = invalid(tp, offset, std::move(o.status), m.group_id);
+      r = invalid(tp, offset, std::move(o.status), m.group_id, /*counts_as_add=*/false);
       wm_.consumed(tp, offset);
       return r;
     case ApplyResult::kSyncOpened:

@@ -13,6 +13,7 @@
 // outside, and no hash is ever stored or sent anywhere.
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -28,6 +29,9 @@
 namespace policysync::detail {
 
 inline constexpr int kMaxLabels = 128;  // 253 bytes hold at most 127 labels
+// Longest name suffix_hashes() accepts: 253 bytes keep every label start in a
+// uint8_t and the label count within kMaxLabels, whatever the bytes are.
+inline constexpr int kMaxHashedName = 253;
 // Bytes a caller's name buffer must have readable (zeroed) past the name.
 inline constexpr int kHashPadding = 16;
 
@@ -97,9 +101,11 @@ inline void hash_suffixes(const char* name, int n, int labels, const uint8_t* st
 
 // Splits a normalised name into suffixes and hashes each. starts[k] is the
 // offset of suffix k (k = 0: the whole name; k = labels-1: the last label),
-// hashes[k] its hash. `name` must have kHashPadding readable bytes after n.
-// Returns the number of labels.
+// hashes[k] its hash. `name` must have kHashPadding readable bytes after n,
+// and n <= kMaxHashedName (asserted; domain_hash() clamps). Returns the
+// number of labels.
 inline int suffix_hashes(const char* name, int n, uint8_t* starts, uint64_t* hashes) {
+  assert(n >= 0 && n <= kMaxHashedName);
   int labels = 0;
   starts[labels++] = 0;
 #if defined(__SSE2__)
@@ -122,9 +128,11 @@ inline int suffix_hashes(const char* name, int n, uint8_t* starts, uint64_t* has
 }
 
 // Hash of a whole name given without padding (writer side: copies it).
+// Safe for any input: a name over kMaxHashedName bytes (never a valid one)
+// hashes as its first kMaxHashedName bytes; tables still compare whole keys.
 inline uint64_t domain_hash(std::string_view name) {
-  char buf[256 + kHashPadding] = {};
-  const size_t n = name.size() < 256 ? name.size() : 256;
+  char buf[kMaxHashedName + 1 + kHashPadding] = {};
+  const size_t n = name.size() < kMaxHashedName ? name.size() : kMaxHashedName;
   std::memcpy(buf, name.data(), n);
   uint8_t starts[kMaxLabels];
   uint64_t hashes[kMaxLabels];

@@ -76,6 +76,11 @@ void upsert_private(std::unique_ptr<RuleTable>& t, std::string_view key, unsigne
   (void)t->upsert(key, h, kind, v);
 }
 
+Status bad_name(std::string_view key) {
+  return Status(Reason::kBadDomain, "domain",
+                "name of " + std::to_string(key.size()) + " bytes is not a normalised domain");
+}
+
 // Upserts into a published table; on growth publishes a rebuilt copy and
 // retires the old one after a grace period. O(1) amortised.
 template <typename Table, typename V>
@@ -104,6 +109,11 @@ struct PolicyStoreOps {
 
   Group* find_or_create(std::string_view id, Status* why) {
     if (Group* g = find(id)) return g;
+    // The store's own guard: callers (parser, snapshot loader) validate too.
+    if (Status v = check_group_id(id); !v.ok()) {
+      *why = std::move(v);
+      return nullptr;
+    }
     if (st.group_count >= s.limits_.max_groups) {
       bump(s.counters_.rejected_by_limit);
       *why = Status(Reason::kLimitExceeded, "group_id",
@@ -126,21 +136,26 @@ struct PolicyStoreOps {
   }
 
   // Makes sure every reader's Hyperscan scratch fits `set`'s database before
-  // the database is published (see ScratchProto).
+  // the database is published (see ScratchProto). Any allocation failure
+  // refuses the set: publishing a database that a reader's scratch is too
+  // small for would let Hyperscan write past that scratch.
   Status ensure_scratch(const PatternSet* set) {
     if (set == nullptr || set->database() == nullptr) return Status();
-    size_t before = 0;
-    if (st.writer_scratch) hs_scratch_size(st.writer_scratch, &before);
     if (hs_alloc_scratch(set->database(), &st.writer_scratch) != HS_SUCCESS)
       return Status(Reason::kBadPattern, "domain", "cannot allocate Hyperscan scratch");
-    size_t after = 0;
-    hs_scratch_size(st.writer_scratch, &after);
-    if (after == before && st.scratch_proto.load() != nullptr) return Status();
+    // Compared with the published prototype, not with the writer's scratch
+    // before this call: a growth whose prototype could not be published
+    // (clone failure) is retried here next time, never skipped.
+    size_t need = 0, have = 0;
+    hs_scratch_size(st.writer_scratch, &need);
+    detail::ScratchProto* old = st.scratch_proto.load();
+    if (old != nullptr && hs_scratch_size(old->scratch, &have) == HS_SUCCESS && have >= need)
+      return Status();
     auto proto = std::make_unique<detail::ScratchProto>();
     if (hs_clone_scratch(st.writer_scratch, &proto->scratch) != HS_SUCCESS)
       return Status(Reason::kBadPattern, "domain", "cannot clone Hyperscan scratch");
-    proto->epoch = st.scratch_epoch.load() + 1;
-    detail::ScratchProto* old = st.scratch_proto.exchange(proto.release());
+    proto->epoch = (old ? old->epoch : 0) + 1;
+    st.scratch_proto.store(proto.release());
     st.scratch_epoch.store(old ? old->epoch + 1 : 1);
     // Every reader refreshes its scratch at its next quiescent state/online;
     // after this grace period none can scan with a scratch that is too small.
@@ -179,10 +194,12 @@ struct PolicyStoreOps {
 
   ApplyOutcome add_domain(const Message& m) {
     Status why;
+    const std::string& key = m.domain.name;
+    if (key.empty() || key.size() > kMaxDomainLength)
+      return outcome(ApplyResult::kRejected, bad_name(key));
     Group* g = find_or_create(m.group_id, &why);
     if (!g) return outcome(ApplyResult::kRejected, why);
     const RuleValue v = rule_value(m);
-    const std::string& key = m.domain.name;
     if (Pending* p = g->pending.get()) {
       if (p->aborted) {
         bump(s.counters_.dropped_in_aborted_sync);
@@ -251,14 +268,49 @@ struct PolicyStoreOps {
     return outcome(ApplyResult::kApplied);
   }
 
+  // Takes the group's open sync away, keeping open_syncs exact.
+  std::unique_ptr<Pending> take_pending(Group* g) {
+    std::unique_ptr<Pending> p = std::move(g->pending);
+    if (p && !p->over_limit) --st.open_syncs;
+    return p;
+  }
+
+  ApplyOutcome begin_sync(const Message& m) {
+    Status why;
+    Group* g = find_or_create(m.group_id, &why);
+    if (!g) return outcome(ApplyResult::kRejected, why);
+    const bool restart = g->pending != nullptr;
+    (void)take_pending(g);
+    if (st.open_syncs >= s.limits_.max_open_syncs) {
+      // Refused, but the group's sync is poisoned all the same (SPEC §6):
+      // without it the sync's ADD_DOMAINs would go straight into the active
+      // policy, and workers would see it applied piece by piece.
+      g->pending = std::make_unique<Pending>(0);
+      g->pending->aborted = g->pending->over_limit = true;
+      bump(s.counters_.rejected_by_limit);
+      bump(s.counters_.syncs_aborted);
+      return outcome(
+          ApplyResult::kRejected,
+          Status(Reason::kLimitExceeded, "group_id",
+                 "open syncs limit " + std::to_string(s.limits_.max_open_syncs) +
+                     " reached; the sync is dropped until its SYNC_COMPLETE"));
+    }
+    g->pending = std::make_unique<Pending>(active_size(g));
+    ++st.open_syncs;
+    if (restart) {
+      bump(s.counters_.syncs_restarted);
+      return outcome(ApplyResult::kSyncRestarted);
+    }
+    return outcome(ApplyResult::kSyncOpened);
+  }
+
   ApplyOutcome sync_complete(const Message& m) {
     Group* g = find(m.group_id);
     if (!g || !g->pending) {
       bump(s.counters_.complete_without_begin);
       return outcome(ApplyResult::kNoOpenSync);
     }
-    std::unique_ptr<Pending> p = std::move(g->pending);
-    --st.open_syncs;
+    std::unique_ptr<Pending> p = take_pending(g);
     if (p->aborted) return outcome(ApplyResult::kSyncAbortClosed);  // counted at abort
     if (m.has_count && m.count != p->adds) {
       bump(s.counters_.syncs_aborted);
@@ -290,11 +342,7 @@ struct PolicyStoreOps {
   ApplyOutcome remove_group(const Message& m) {
     Group* g = find(m.group_id);
     if (!g) return outcome(ApplyResult::kApplied);
-    if (g->pending) {
-      --st.open_syncs;
-      bump(s.counters_.syncs_discarded);
-      g->pending.reset();
-    }
+    if (take_pending(g)) bump(s.counters_.syncs_discarded);
     st.groups.load(std::memory_order_relaxed)->erase(g->id, detail::plain_hash(g->id), 0);
     --st.group_count;
     rcu::retire(g);
@@ -325,26 +373,8 @@ ApplyOutcome PolicyStore::apply(const Message& m) {
   PolicyStoreOps ops{*this, *state_};
   detail::StoreState& st = *state_;
   switch (m.type) {
-    case MessageType::kBeginSync: {
-      Status why;
-      Group* g = ops.find_or_create(m.group_id, &why);
-      if (!g) return outcome(ApplyResult::kRejected, why);
-      if (g->pending) {
-        g->pending = std::make_unique<Pending>(ops.active_size(g));
-        bump(counters_.syncs_restarted);
-        return outcome(ApplyResult::kSyncRestarted);
-      }
-      if (st.open_syncs >= limits_.max_open_syncs) {
-        bump(counters_.rejected_by_limit);
-        return outcome(
-            ApplyResult::kRejected,
-            Status(Reason::kLimitExceeded, "group_id",
-                   "open syncs limit " + std::to_string(limits_.max_open_syncs) + " reached"));
-      }
-      g->pending = std::make_unique<Pending>(ops.active_size(g));
-      ++st.open_syncs;
-      return outcome(ApplyResult::kSyncOpened);
-    }
+    case MessageType::kBeginSync:
+      return ops.begin_sync(m);
     case MessageType::kAddDomain:
       return ops.add_domain(m);
     case MessageType::kRemoveDomain:
@@ -361,6 +391,8 @@ ApplyOutcome PolicyStore::apply(const Message& m) {
       return o;
     }
     case MessageType::kAddMalicious: {
+      if (m.domain.name.empty() || m.domain.name.size() > kMaxDomainLength)
+        return outcome(ApplyResult::kRejected, bad_name(m.domain.name));
       const uint64_t h = detail::domain_hash(m.domain.name);
       RuleTable* t = st.malicious.load(std::memory_order_relaxed);
       Status why;
@@ -400,10 +432,16 @@ bool PolicyStore::abort_sync(std::string_view group_id) {
 bool PolicyStore::discard_sync(std::string_view group_id) {
   PolicyStoreOps ops{*this, *state_};
   Group* g = ops.find(group_id);
-  if (!g || !g->pending) return false;
-  g->pending.reset();
-  --state_->open_syncs;
+  if (!g || !ops.take_pending(g)) return false;
   bump(counters_.syncs_discarded);
+  return true;
+}
+
+bool PolicyStore::note_invalid_add(std::string_view group_id) {
+  PolicyStoreOps ops{*this, *state_};
+  Group* g = ops.find(group_id);
+  if (!g || !g->pending || g->pending->aborted) return false;
+  ++g->pending->adds;
   return true;
 }
 

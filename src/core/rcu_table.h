@@ -119,12 +119,15 @@ class RcuTable {
     return out[kind];
   }
 
-  enum class Put { kInserted, kUpdated, kFull };
+  enum class Put { kInserted, kUpdated, kFull, kKeyTooLong };
+  static constexpr size_t kMaxKey = 255;  // a record stores the length in one byte
 
   // Writer side. Inserts or replaces (key, kind). kFull: nothing changed; the
-  // owner must publish rebuilt(size() + 1) and retry there.
+  // owner must publish rebuilt(size() + 1) and retry there. kKeyTooLong:
+  // nothing changed (callers validate first; this is the table's own guard).
   Put upsert(std::string_view key, uint64_t hash, unsigned kind, const V& v) {
-    assert(key.size() <= 255 && kind < kKinds);
+    assert(kind < kKinds);
+    if (key.size() > kMaxKey) return Put::kKeyTooLong;
     if (garbage_bytes_ > 4096 && garbage_bytes_ > live_bytes_) return Put::kFull;  // compact
     size_t first_free = SIZE_MAX;
     const size_t slot = locate(key, hash, kind, &first_free);
@@ -256,6 +259,7 @@ class RcuTable {
     const size_t need = record_size(key.size());
     if (chunks_.empty() || chunk_used_ + need > chunk_cap_) {
       chunk_cap_ = chunks_.empty() ? chunk_size_ : kMinChunk * 4;
+      if (chunk_cap_ < need) chunk_cap_ = need;  // never write past a chunk
       chunks_.push_back(big_alloc<char>(chunk_cap_));  // 16-byte aligned at least
       arena_bytes_ += chunk_cap_;
       chunk_used_ = 0;

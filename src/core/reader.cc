@@ -81,7 +81,15 @@ void Reader::refresh_scratch() {
   const detail::ScratchProto* proto = st.scratch_proto.load();
   if (proto == nullptr) return;
   hs_scratch_t* fresh = nullptr;
-  if (hs_clone_scratch(proto->scratch, &fresh) != HS_SUCCESS) return;  // retried next time
+  if (hs_clone_scratch(proto->scratch, &fresh) != HS_SUCCESS) {
+    // Out of memory. The old scratch may be too small for a database the
+    // writer publishes after this grace period, so it is dropped: pattern
+    // rules are not consulted (never scanned with a short scratch) until a
+    // later quiescent state clones successfully.
+    hs_free_scratch(scratch_);
+    scratch_ = nullptr;
+    return;
+  }
   hs_free_scratch(scratch_);
   scratch_ = fresh;
   scratch_epoch_ = proto->epoch;

@@ -49,6 +49,10 @@ struct Pending {
   std::map<std::string, RuleValue> patterns;
   uint64_t adds = 0;     // ADD_DOMAIN received, for SYNC_COMPLETE's count
   bool aborted = false;  // SPEC §6: an invalid message poisoned it
+  // A BEGIN_SYNC refused by max_open_syncs: poisoned from the start (its
+  // messages are dropped, never applied piece by piece) and not counted in
+  // StoreState::open_syncs, since it buffers nothing.
+  bool over_limit = false;
 };
 
 struct Group {

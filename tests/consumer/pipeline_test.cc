@@ -159,6 +159,47 @@ TEST_F(SkipPipelineTest, SkipKeepsTheSyncAndDropsOnlyTheBadEntry) {
   EXPECT_EQ(action("a", "also-good.com"), Action::kBlacklist);
 }
 
+// Issue 13.5: under skip, `count` compares against every ADD_DOMAIN received
+// for the group, valid or not; under abort the sync is aborted either way.
+struct CountCase {
+  bool skip;
+  const char* complete;  // the SYNC_COMPLETE sent after 2 good ADDs and 1 bad one
+  Action good;           // what good.com resolves to afterwards
+};
+
+class CountPipelineTest : public ::testing::TestWithParam<CountCase> {};
+
+TEST_P(CountPipelineTest, InvalidAddsCountTowardsCountUnderSkip) {
+  const CountCase& c = GetParam();
+  PolicyStore store;
+  Watermarks wm;
+  Log log([](LogLevel, std::string_view) {}, LogLevel::kInfo);
+  Pipeline p(store, wm, PipelineOptions{{}, c.skip, false}, log);
+  Reader reader(store);
+  int64_t off = 0;
+  auto feed = [&](const std::string& json) {
+    (void)p.handle(kTp, off++, json.data(), json.size());
+    reader.quiescent();
+  };
+  feed(BEGIN("a"));
+  feed(ADD("a", "good.com"));
+  feed(ADD("a", "bad..com"));                                                // bad domain
+  feed(R"({"type":"ADD_DOMAIN","action":"allow","group_id":"a","x":nul})");  // bad JSON
+  feed(ADD("a", "good2.com"));
+  feed(c.complete);
+  EXPECT_EQ(reader.lookup("a", "good.com").action, c.good) << c.complete;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, CountPipelineTest,
+    ::testing::Values(
+        CountCase{true, R"({"type":"SYNC_COMPLETE","group_id":"a","count":4})", Action::kBlacklist},
+        CountCase{true, R"({"type":"SYNC_COMPLETE","group_id":"a","count":2})", Action::kNone},
+        CountCase{true, R"({"type":"SYNC_COMPLETE","group_id":"a"})", Action::kBlacklist},
+        CountCase{false, R"({"type":"SYNC_COMPLETE","group_id":"a","count":4})", Action::kNone},
+        CountCase{false, R"({"type":"SYNC_COMPLETE","group_id":"a","count":2})", Action::kNone},
+        CountCase{false, R"({"type":"SYNC_COMPLETE","group_id":"a"})", Action::kNone}));
+
 class DlqPipelineTest : public PipelineTest {
  protected:
   DlqPipelineTest() : PipelineTest(PipelineOptions{{}, false, /*dead_letter=*/true}) {}

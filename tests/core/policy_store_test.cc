@@ -236,6 +236,69 @@ TEST_F(LimitedStoreTest, EntriesPerGroup) {
   EXPECT_EQ(store_.counters().rejected_by_limit.load(), 3u);
 }
 
+// Issue 13.4: a BEGIN_SYNC refused by max_open_syncs poisons the group's
+// sync; its ADD_DOMAINs never reach the active policy one by one.
+TEST_F(LimitedStoreTest, RefusedBeginSyncIsDroppedWholeNotAppliedPieceByPiece) {
+  begin("a");
+  add("b", "old.com", "allow");  // b exists, with an active rule
+  EXPECT_EQ(begin("b"), ApplyResult::kRejected);
+  EXPECT_EQ(store_.counters().syncs_aborted.load(), 1u);
+  EXPECT_EQ(add("b", "x.com", "blacklist"), ApplyResult::kDropped);
+  EXPECT_EQ(remove("b", "old.com"), ApplyResult::kDropped);
+  EXPECT_EQ(action("b", "x.com"), Action::kNone) << "half a sync became visible";
+  EXPECT_EQ(action("b", "old.com"), Action::kAllow);
+  EXPECT_EQ(complete("b"), ApplyResult::kSyncAbortClosed);
+  EXPECT_EQ(action("b", "x.com"), Action::kNone);
+  EXPECT_EQ(store_.open_syncs(), 1u) << "the refused sync never counted";
+  // Once a slot frees, the group syncs normally.
+  EXPECT_EQ(complete("a"), ApplyResult::kSyncCompleted);
+  EXPECT_EQ(store_.open_syncs(), 0u);
+  EXPECT_EQ(begin("b"), ApplyResult::kSyncOpened);
+  add("b", "x.com", "blacklist");
+  EXPECT_EQ(complete("b"), ApplyResult::kSyncCompleted);
+  EXPECT_EQ(action("b", "x.com"), Action::kBlacklist);
+  EXPECT_EQ(action("b", "old.com"), Action::kNone);
+}
+
+// A refused sync closed by the next BEGIN_SYNC: the restart is refused again
+// while the limit still holds, and counted right when it no longer does.
+TEST_F(LimitedStoreTest, RefusedSyncRestartedByBeginSync) {
+  begin("a");
+  add("b", "old.com", "allow");
+  EXPECT_EQ(begin("b"), ApplyResult::kRejected);
+  EXPECT_EQ(begin("b"), ApplyResult::kRejected);
+  EXPECT_EQ(add("b", "x.com", "blacklist"), ApplyResult::kDropped);
+  EXPECT_EQ(apply(R"({"type":"REMOVE_GROUP","group_id":"a"})"), ApplyResult::kApplied);
+  EXPECT_EQ(store_.open_syncs(), 0u);
+  EXPECT_EQ(begin("b"), ApplyResult::kSyncRestarted);
+  EXPECT_EQ(store_.open_syncs(), 1u);
+  EXPECT_TRUE(store_.discard_sync("b"));
+  EXPECT_EQ(store_.open_syncs(), 0u);
+}
+
+// The table and the hash are safe on their own (issue 13.1): whatever a
+// caller hands them, nothing is written or read out of bounds.
+TEST(StoreGuardsTest, OverlongNamesAndGroupIdsAreRefusedByTheStore) {
+  PolicyStore store;
+  Message m;
+  m.type = MessageType::kAddDomain;
+  m.group_id = "g";
+  m.domain.name = std::string(255, '.');
+  EXPECT_EQ(store.apply(m).result, ApplyResult::kRejected);
+  m.domain.name = std::string(300, 'a');
+  EXPECT_EQ(store.apply(m).result, ApplyResult::kRejected);
+  m.domain.name = "ok.com";
+  m.group_id = std::string(65535, 'g');
+  EXPECT_EQ(store.apply(m).result, ApplyResult::kRejected);
+  m.group_id = std::string(300, 'g');
+  EXPECT_EQ(store.apply(m).result, ApplyResult::kRejected);
+  EXPECT_EQ(store.group_count(), 0u) << "no Group leaked for an id the table cannot hold";
+  m.type = MessageType::kAddMalicious;
+  m.domain.name = std::string(255, '.');
+  EXPECT_EQ(store.apply(m).result, ApplyResult::kRejected);
+  EXPECT_EQ(store.malicious_entries(), 0u);
+}
+
 TEST_F(LimitedStoreTest, GroupsAndOpenSyncs) {
   begin("a");
   EXPECT_EQ(begin("b"), ApplyResult::kRejected) << "one open sync at most";
