@@ -41,7 +41,7 @@ test-asan: deps
 test-fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(BUILD)-fuzz $(CMAKE_GEN) -DPOLICYSYNC_FUZZ=ON \
 	  -DPOLICYSYNC_BENCH=OFF -DBUILD_TESTING=OFF >/dev/null
-	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_message fuzz_domain
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_message fuzz_domain fuzz_snapshot
 	fuzz/run $(BUILD)-fuzz $(FUZZ_SECS)
 
 bench: deps

@@ -7,7 +7,7 @@
 //
 // Example (the adapter's poll loop):
 //   HandleResult r = pipeline.handle(tp, offset, payload, len);
-//   if (r.copy_to_dlq) produce_copy(r.why);        // then pipeline.dlq_delivered()
+//   if (r.copy_to_dlq) produce_copy(r.dlq_reason);  // then pipeline.dlq_done()
 //   if (r.commit) commit(watermarks.safe(tp));
 #pragma once
 
@@ -36,7 +36,8 @@ struct PipelineOptions {
 struct [[nodiscard]] HandleResult {
   bool invalid = false;  // rejected: see `why`
   Status why;
-  bool copy_to_dlq = false;  // produce a copy, then call dlq_delivered()
+  std::string dlq_reason;    // the policysync-reason header of its copy
+  bool copy_to_dlq = false;  // produce a copy, then call dlq_done()
   bool commit = false;       // a sync completed: commit the safe watermarks now
 };
 
@@ -73,6 +74,7 @@ class Pipeline {
  private:
   HandleResult invalid(const TopicPartition& tp, int64_t offset, Status why,
                        const std::string& group, bool counts_as_add);
+  HandleResult already_applied(const TopicPartition& tp, int64_t offset);
   void trace_applied(const Message& m, const ApplyOutcome& o) const;
 
   PolicyStore& store_;

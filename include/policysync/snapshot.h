@@ -3,10 +3,12 @@
 // partition's next offset and open syncs, so that restore + resume equals
 // never having stopped (SPEC §5.3).
 //
-// File format (little-endian), version 1:
+// File format (little-endian), version 2 (body: src/consumer/snapshot_format.h):
 //   "PSYNCSNP" | u32 version | u32 reserved | u64 body length | u64 XXH3-64 of body | body
 // A file that is short, has another magic or version, or fails its checksum
-// is rejected whole; decoding validates everything before touching the store.
+// is rejected whole. The checksum catches damage, not forgery: decoding then
+// checks every name, group_id, value, offset and limit as a message would be
+// checked, before anything touches the store.
 //
 // Example:
 //   std::string bytes = encode_snapshot(store, watermarks);     // control thread
@@ -26,13 +28,14 @@
 
 namespace policysync {
 
-inline constexpr uint32_t kSnapshotVersion = 1;
+inline constexpr uint32_t kSnapshotVersion = 2;
 
 // Control thread (reads the writer's view). O(entries).
 std::string encode_snapshot(const PolicyStore& store, const Watermarks& watermarks);
 
-// Applies a snapshot to an empty store and watermarks. Nothing is changed
-// unless the whole snapshot is valid.
+// Applies a snapshot to an empty store and watermarks (control thread).
+// Nothing is changed unless the whole snapshot is valid and applied; on any
+// error the store and watermarks are as they were.
 Status decode_snapshot(const std::string& bytes, PolicyStore* store, Watermarks* watermarks);
 
 // Writes `bytes` to `path` durably: a temporary file in the same directory,

@@ -17,9 +17,9 @@
 
 #include <cstdint>
 #include <map>
-#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace policysync {
@@ -51,9 +51,19 @@ class Watermarks {
   void sync_opened(const TopicPartition& tp, std::string_view group, int64_t offset);
   // The group's sync closed (completed, aborted, discarded, group removed).
   void sync_closed(std::string_view group);
-  // An invalid message's dead-letter copy is in flight / confirmed.
-  void hold(const TopicPartition& tp, int64_t offset);
+  // An invalid message's dead-letter copy is in flight / confirmed. `reason`
+  // travels with the hold into a snapshot, so that a restart can send a copy
+  // that was still in flight again (SPEC §5.2, §7).
+  void hold(const TopicPartition& tp, int64_t offset, std::string reason = {});
   void release(const TopicPartition& tp, int64_t offset);
+  // Whether (tp, offset) is held; its reason in *reason.
+  bool held(const TopicPartition& tp, int64_t offset, std::string* reason = nullptr) const;
+  // The holds of a partition, lowest offset first.
+  std::vector<std::pair<int64_t, std::string>> holds(const TopicPartition& tp) const;
+  // Where reading must resume so that nothing whose side effects are not yet
+  // durable is lost: the lowest held offset, else the next offset (-1 if
+  // unknown). Offsets below next_offset() are already applied.
+  int64_t resume_offset(const TopicPartition& tp) const;
 
   // The offset to commit, or -1 if nothing was read yet.
   int64_t safe(const TopicPartition& tp) const;
@@ -70,7 +80,7 @@ class Watermarks {
  private:
   struct Part {
     int64_t next = -1;
-    std::multiset<int64_t> holds;
+    std::map<int64_t, std::string> holds;  // offset -> reason
   };
   struct Open {
     TopicPartition tp;

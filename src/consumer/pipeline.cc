@@ -37,8 +37,9 @@ HandleResult Pipeline::invalid(const TopicPartition& tp, int64_t offset, Status 
   }
   HandleResult r;
   r.invalid = true;
+  r.dlq_reason = why.to_string();
   if (opt_.dead_letter) {
-    wm_.hold(tp, offset);  // committed only once the copy is confirmed (SPEC §5.2)
+    wm_.hold(tp, offset, why.to_string());  // committed once the copy is confirmed (SPEC §5.2)
     bump(counters_.dlq_pending);
     r.copy_to_dlq = true;
     line += "; copying to the dead-letter topic";
@@ -52,6 +53,7 @@ HandleResult Pipeline::handle(const TopicPartition& tp, int64_t offset, const vo
                               size_t len) {
   bump(counters_.consumed);
   if (!wm_.assigned(tp)) wm_.assign(tp, offset);
+  if (offset < wm_.next_offset(tp)) return already_applied(tp, offset);
   Status s = parser_.parse(data, len, &msg_);
   if (!s.ok()) {
     const bool add = msg_.type_known && msg_.type == MessageType::kAddDomain;
@@ -108,6 +110,21 @@ HandleResult Pipeline::handle(const TopicPartition& tp, int64_t offset, const vo
   if (o.result != ApplyResult::kDropped) bump(counters_.applied[static_cast<size_t>(m.type)]);
   if (log_.enabled(LogLevel::kTrace)) trace_applied(m, o);
   wm_.consumed(tp, offset);
+  return r;
+}
+
+HandleResult Pipeline::already_applied(const TopicPartition& tp, int64_t offset) {
+  // Read again after a restart from a snapshot that still held this
+  // partition's dead-letter copies in flight (Watermarks::resume_offset):
+  // its state is in the snapshot, so only a held record's copy is redone.
+  HandleResult r;
+  std::string reason;
+  if (!opt_.dead_letter || !wm_.held(tp, offset, &reason)) return r;
+  bump(counters_.dlq_pending);
+  r.copy_to_dlq = true;  // not counted as invalid again: it was, before the restart
+  r.dlq_reason = reason;
+  log_.warn("invalid message " + coordinates(tp, offset) + ": " + reason +
+            "; its dead-letter copy was in flight at the last snapshot: copying it again");
   return r;
 }
 

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 
+#include "consumer/snapshot_format.h"
 #include "core/rcu.h"
 #include "core/store_state.h"
 
@@ -86,27 +87,12 @@ struct In {
   }
 };
 
-struct Entry {
-  std::string name;
-  RuleKind kind;
-  RuleValue value;
-};
-
-struct StagedGroup {
-  std::string id;
-  std::vector<Entry> active;
-  bool has_pending = false;
-  bool aborted = false;
-  uint64_t adds = 0;
-  std::vector<Entry> pending;
-};
-
-struct Staged {
-  std::vector<SnapshotInfo::Offset> offsets;
-  std::vector<Watermarks::OpenSync> open;
-  std::vector<Entry> malicious;
-  std::vector<StagedGroup> groups;
-};
+using snapshot::Entry;
+using snapshot::kFlagAborted;
+using snapshot::kFlagOverLimit;
+using snapshot::kFlagPending;
+using snapshot::Staged;
+using StagedGroup = snapshot::Group;
 
 void put_table(Out& o, const RuleTable& t, const std::map<std::string, RuleValue>& patterns) {
   o.put<uint32_t>(static_cast<uint32_t>(t.size() + patterns.size()));
@@ -141,11 +127,17 @@ Status parse_body(const std::string& bytes, Staged* st) {
   In in{bytes.data() + kHeader, bytes.size() - kHeader};
   const uint32_t offsets = in.get<uint32_t>();
   for (uint32_t i = 0; i < offsets && in.ok; ++i) {
-    SnapshotInfo::Offset o;
-    o.tp.topic = in.str16();
-    o.tp.partition = in.get<int32_t>();
-    o.next = in.get<int64_t>();
-    st->offsets.push_back(std::move(o));
+    snapshot::Partition p;
+    p.offset.tp.topic = in.str16();
+    p.offset.tp.partition = in.get<int32_t>();
+    p.offset.next = in.get<int64_t>();
+    const uint32_t holds = in.get<uint32_t>();
+    if (holds > in.left / 10) return corrupt("malformed holds");  // each takes >= 10 bytes
+    for (uint32_t h = 0; h < holds && in.ok; ++h) {
+      const int64_t off = in.get<int64_t>();
+      p.holds.emplace_back(off, in.str16());
+    }
+    st->partitions.push_back(std::move(p));
   }
   const uint32_t open = in.get<uint32_t>();
   for (uint32_t i = 0; i < open && in.ok; ++i) {
@@ -163,9 +155,13 @@ Status parse_body(const std::string& bytes, Staged* st) {
     StagedGroup g;
     g.id = in.str16();
     if (!get_entries(in, &g.active)) return corrupt("malformed group " + g.id);
-    g.has_pending = in.get<uint8_t>() != 0;
+    const uint8_t flags = in.get<uint8_t>();
+    if (flags & ~(kFlagPending | kFlagAborted | kFlagOverLimit))
+      return corrupt("unknown flags of group " + g.id);
+    g.has_pending = flags & kFlagPending;
+    g.aborted = flags & kFlagAborted;
+    g.over_limit = flags & kFlagOverLimit;
     if (g.has_pending) {
-      g.aborted = in.get<uint8_t>() != 0;
       g.adds = in.get<uint64_t>();
       if (!get_entries(in, &g.pending)) return corrupt("malformed pending sync of " + g.id);
     }
@@ -200,6 +196,14 @@ struct SnapshotCodec {
       o.str16(tp.topic);
       o.put<int32_t>(tp.partition);
       o.put<int64_t>(wm.next_offset(tp));
+      // Dead-letter copies still in flight: a restart resumes at the lowest
+      // and sends them again (Watermarks::resume_offset).
+      const auto holds = wm.holds(tp);
+      o.put<uint32_t>(static_cast<uint32_t>(holds.size()));
+      for (const auto& [off, reason] : holds) {
+        o.put<int64_t>(off);
+        o.str16(std::string_view(reason).substr(0, 1024));
+      }
     }
     const auto open = wm.open_list();
     o.put<uint32_t>(static_cast<uint32_t>(open.size()));
@@ -217,9 +221,11 @@ struct SnapshotCodec {
       o.str16(g->id);
       const Policy* p = g->active.load(std::memory_order_relaxed);
       put_table(o, *p->table.load(std::memory_order_relaxed), g->patterns);
-      o.put<uint8_t>(g->pending ? 1 : 0);
-      if (g->pending) {
-        o.put<uint8_t>(g->pending->aborted ? 1 : 0);
+      const detail::Pending* pend = g->pending.get();
+      o.put<uint8_t>(pend ? kFlagPending | (pend->aborted ? kFlagAborted : 0) |
+                                (pend->over_limit ? kFlagOverLimit : 0)
+                          : 0);
+      if (pend) {
         o.put<uint64_t>(g->pending->adds);
         put_table(o, *g->pending->table, g->pending->patterns);
       }
@@ -246,21 +252,40 @@ struct SnapshotCodec {
     if (g && g->pending) g->pending = std::make_unique<detail::Pending>(n);
   }
 
+  // Applies a checked snapshot to an empty store. Everything that could be
+  // refused was checked before (snapshot::check); a failure left (out of
+  // memory for a Hyperscan scratch) undoes what was applied, so the store is
+  // never left half-loaded (SPEC §7).
   static Status restore(const Staged& st, PolicyStore* store, Watermarks* wm) {
-    const StoreLimits& lim = store->limits();
-    if (st.groups.size() > lim.max_groups) return corrupt("more groups than --max-groups");
-    size_t open_syncs = 0;
-    for (const auto& g : st.groups) {
-      if (g.active.size() > lim.max_entries_per_group ||
-          g.pending.size() > lim.max_entries_per_group)
-        return corrupt("group " + g.id + " holds more entries than --max-entries-per-group");
-      open_syncs += g.has_pending;
+    if (store->group_count() != 0 || store->malicious_entries() != 0 || !wm->partitions().empty())
+      return Status(Reason::kIo, "snapshot", "restore needs an empty store");
+    Status s = snapshot::check(st, store->limits());
+    if (!s.ok()) return s;
+    s = apply_all(st, store);
+    if (!s.ok()) {
+      undo(st, store);
+      return s;
     }
-    if (open_syncs > lim.max_open_syncs) return corrupt("more open syncs than --max-open-syncs");
+    // Restoring is not news: the counters start from zero.
+    StoreCounters& c = store->counters_;
+    for (auto* a : {&c.syncs_completed, &c.syncs_aborted, &c.syncs_restarted, &c.syncs_discarded,
+                    &c.complete_without_begin, &c.dropped_in_aborted_sync, &c.rejected_by_limit,
+                    &c.rejected_bad_pattern})
+      a->store(0, std::memory_order_relaxed);
+    for (const auto& p : st.partitions) {
+      wm->assign(p.offset.tp, p.offset.next);
+      for (const auto& [off, reason] : p.holds) wm->hold(p.offset.tp, off, reason);
+    }
+    for (const auto& o : st.open) wm->sync_opened(o.tp, o.group, o.begin);
+    return Status();
+  }
+
+  static Status apply_all(const Staged& st, PolicyStore* store) {
     for (const Entry& e : st.malicious) {
       Message m = entry_message("", e);
       m.type = MessageType::kAddMalicious;
-      (void)store->apply(m);
+      ApplyOutcome o = store->apply(m);
+      if (o.result != ApplyResult::kApplied) return failed("malicious table", o);
     }
     for (const StagedGroup& g : st.groups) {
       Message b;
@@ -268,34 +293,57 @@ struct SnapshotCodec {
       b.group_id = g.id;
       Message c = b;
       c.type = MessageType::kSyncComplete;
-      (void)store->apply(b);
+      ApplyOutcome o = store->apply(b);
+      if (o.result != ApplyResult::kSyncOpened) return failed("group " + g.id, o);
       // Presized: the entries come in the source table's slot order, i.e.
       // sorted by hash; into a growing table that order piles them into one
       // cluster (quadratic: 1M entries took 132 s). At full size it is linear.
       presize(store, g.id, g.active.size());
-      for (const Entry& e : g.active) (void)store->apply(entry_message(g.id, e));
-      ApplyOutcome o = store->apply(c);
-      if (o.result != ApplyResult::kSyncCompleted)
-        return Status(Reason::kIo, "snapshot", "group " + g.id + ": " + o.status.to_string());
-      if (g.has_pending) {
-        (void)store->apply(b);
-        presize(store, g.id, g.pending.size());
-        for (const Entry& e : g.pending) (void)store->apply(entry_message(g.id, e));
-        Group* grp = find(store, g.id);
-        if (grp && grp->pending) {
-          grp->pending->adds = g.adds;
-          grp->pending->aborted = g.aborted;
-        }
+      for (const Entry& e : g.active) {
+        o = store->apply(entry_message(g.id, e));
+        if (o.result != ApplyResult::kBuffered) return failed("group " + g.id, o);
       }
+      o = store->apply(c);
+      if (o.result != ApplyResult::kSyncCompleted) return failed("group " + g.id, o);
+      if (!g.has_pending) continue;
+      Group* grp = find(store, g.id);
+      if (g.over_limit) {
+        grp->pending = std::make_unique<detail::Pending>(0);
+        grp->pending->aborted = grp->pending->over_limit = true;
+        grp->pending->adds = g.adds;
+        continue;
+      }
+      o = store->apply(b);
+      if (o.result != ApplyResult::kSyncOpened) return failed("pending sync of " + g.id, o);
+      presize(store, g.id, g.pending.size());
+      for (const Entry& e : g.pending) {
+        o = store->apply(entry_message(g.id, e));
+        if (o.result != ApplyResult::kBuffered) return failed("pending sync of " + g.id, o);
+      }
+      grp->pending->adds = g.adds;
+      grp->pending->aborted = g.aborted;
     }
-    // Restoring is not news: the counters start from zero.
-    StoreCounters& c = store->counters_;
-    for (auto* a : {&c.syncs_completed, &c.syncs_aborted, &c.syncs_restarted, &c.syncs_discarded,
-                    &c.complete_without_begin, &c.dropped_in_aborted_sync, &c.rejected_by_limit})
-      a->store(0, std::memory_order_relaxed);
-    for (const auto& o : st.offsets) wm->assign(o.tp, o.next);
-    for (const auto& s : st.open) wm->sync_opened(s.tp, s.group, s.begin);
     return Status();
+  }
+
+  static Status failed(const std::string& where, const ApplyOutcome& o) {
+    return Status(Reason::kIo, "snapshot", where + ": " + o.status.to_string());
+  }
+
+  // Removes everything apply_all() may have added (the store was empty).
+  static void undo(const Staged& st, PolicyStore* store) {
+    Message m;
+    m.type = MessageType::kRemoveGroup;
+    for (const StagedGroup& g : st.groups) {
+      m.group_id = g.id;
+      (void)store->apply(m);
+    }
+    m.type = MessageType::kRemoveMalicious;
+    m.group_id.clear();
+    for (const Entry& e : st.malicious) {
+      m.domain.name = e.name;
+      (void)store->apply(m);
+    }
   }
 };
 
@@ -340,7 +388,7 @@ Status describe_snapshot(const std::string& bytes, SnapshotInfo* info) {
   s = parse_body(bytes, &st);
   if (!s.ok()) return s;
   info->version = kSnapshotVersion;
-  info->offsets = st.offsets;
+  for (const auto& p : st.partitions) info->offsets.push_back(p.offset);
   info->malicious = st.malicious.size();
   info->open_syncs = st.open.size();
   for (const auto& g : st.groups)
@@ -358,9 +406,12 @@ std::string canonical_dump(const std::string& bytes) {
            std::to_string(e.value.port_mask) + "/" + std::to_string(e.value.confidence);
   };
   std::vector<std::string> lines;
-  for (const auto& o : st.offsets)
-    lines.push_back("offset " + o.tp.topic + "/" + std::to_string(o.tp.partition) + " " +
-                    std::to_string(o.next));
+  for (const auto& p : st.partitions) {
+    const std::string tp = p.offset.tp.topic + "/" + std::to_string(p.offset.tp.partition);
+    lines.push_back("offset " + tp + " " + std::to_string(p.offset.next));
+    for (const auto& [off, reason] : p.holds)
+      lines.push_back("hold " + tp + "@" + std::to_string(off) + " " + reason);
+  }
   for (const auto& o : st.open)
     lines.push_back("open " + o.group + " " + o.tp.topic + "/" + std::to_string(o.tp.partition) +
                     "@" + std::to_string(o.begin));
@@ -370,7 +421,7 @@ std::string canonical_dump(const std::string& bytes) {
     for (const auto& e : g.active) lines.push_back("active " + g.id + " " + entry(e));
     if (g.has_pending)
       lines.push_back("pending " + g.id + (g.aborted ? " aborted" : "") +
-                      " adds=" + std::to_string(g.adds));
+                      (g.over_limit ? " over_limit" : "") + " adds=" + std::to_string(g.adds));
     for (const auto& e : g.pending) lines.push_back("pending " + g.id + " " + entry(e));
   }
   std::sort(lines.begin(), lines.end());

@@ -40,20 +40,42 @@ void Watermarks::sync_closed(std::string_view group) {
   if (it != open_.end()) open_.erase(it);
 }
 
-void Watermarks::hold(const TopicPartition& tp, int64_t offset) { parts_[tp].holds.insert(offset); }
+void Watermarks::hold(const TopicPartition& tp, int64_t offset, std::string reason) {
+  parts_[tp].holds[offset] = std::move(reason);
+}
 
 void Watermarks::release(const TopicPartition& tp, int64_t offset) {
   auto p = parts_.find(tp);
-  if (p == parts_.end()) return;
+  if (p != parts_.end()) p->second.holds.erase(offset);
+}
+
+bool Watermarks::held(const TopicPartition& tp, int64_t offset, std::string* reason) const {
+  auto p = parts_.find(tp);
+  if (p == parts_.end()) return false;
   auto h = p->second.holds.find(offset);
-  if (h != p->second.holds.end()) p->second.holds.erase(h);
+  if (h == p->second.holds.end()) return false;
+  if (reason) *reason = h->second;
+  return true;
+}
+
+std::vector<std::pair<int64_t, std::string>> Watermarks::holds(const TopicPartition& tp) const {
+  auto p = parts_.find(tp);
+  if (p == parts_.end()) return {};
+  return {p->second.holds.begin(), p->second.holds.end()};
+}
+
+int64_t Watermarks::resume_offset(const TopicPartition& tp) const {
+  auto p = parts_.find(tp);
+  if (p == parts_.end()) return -1;
+  if (!p->second.holds.empty()) return std::min(p->second.next, p->second.holds.begin()->first);
+  return p->second.next;
 }
 
 int64_t Watermarks::safe(const TopicPartition& tp) const {
   auto p = parts_.find(tp);
   if (p == parts_.end() || p->second.next < 0) return -1;
   int64_t w = p->second.next;
-  if (!p->second.holds.empty()) w = std::min(w, *p->second.holds.begin());
+  if (!p->second.holds.empty()) w = std::min(w, p->second.holds.begin()->first);
   for (const auto& [group, open] : open_)
     if (open.tp == tp) w = std::min(w, open.begin);
   return w;

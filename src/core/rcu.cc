@@ -36,6 +36,11 @@ struct Deferred {
 // Relaxed: a statistic, read for display only.
 std::atomic<uint64_t> g_last_reclaim_delay_ns{0};
 
+// Callbacks queued and not yet run. seq_cst (rare: one per retired object):
+// barrier() skips liburcu's barrier, whose call_rcu thread wakes up to 10 ms
+// late, when this reads 0, and then every callback's effects must be visible.
+std::atomic<uint64_t> g_outstanding{0};
+
 void run_deferred(rcu_head* head) {
   tsan_after_grace_period();
   auto* d = reinterpret_cast<Deferred*>(head);
@@ -46,6 +51,7 @@ void run_deferred(rcu_head* head) {
       std::memory_order_relaxed);
   d->fn(d->arg);
   delete d;
+  g_outstanding.fetch_sub(1);
 }
 
 }  // namespace
@@ -79,6 +85,7 @@ void online() {
 
 void defer(void (*fn)(void*), void* arg) {
   auto* d = new Deferred{{}, fn, arg, std::chrono::steady_clock::now()};
+  g_outstanding.fetch_add(1);
   if (t_state.state == State::kUnregistered) {
     urcu_qsbr_register_thread();
     urcu_qsbr_thread_offline();
@@ -98,6 +105,7 @@ void synchronize() {
 }
 
 void barrier() {
+  if (g_outstanding.load() == 0) return;  // nothing queued: nothing to wait for
   if (t_state.state == State::kUnregistered) {
     // Nothing was deferred from this thread, but other threads may have.
     urcu_qsbr_register_thread();

@@ -289,7 +289,7 @@ void PolicyConsumer::handle(rd_kafka_message_t* m) {
     std::string value(static_cast<const char*>(m->payload), m->len);
     std::string key = m->key ? std::string(static_cast<const char*>(m->key), m->key_len) : "";
     Status s = dlq_->send(opt_.dlq_topic, key, value,
-                          {{"policysync-reason", r.why.to_string()},
+                          {{"policysync-reason", r.dlq_reason},
                            {"policysync-source-topic", last_tp_.topic},
                            {"policysync-source-partition", std::to_string(m->partition)},
                            {"policysync-source-offset", std::to_string(m->offset)}},
@@ -429,7 +429,9 @@ void PolicyConsumer::restore_snapshot() {
 int64_t PolicyConsumer::start_offset(const TopicPartition& tp) {
   if (opt_.start_positions) return opt_.start_positions->start_offset(tp);
   if (!gauges_.restored.load(std::memory_order_relaxed)) return RD_KAFKA_OFFSET_BEGINNING;
-  const int64_t next = wm_.next_offset(tp);
+  // The lowest offset whose side effects are not durable yet: a dead-letter
+  // copy in flight at the snapshot is sent again (Pipeline::already_applied).
+  const int64_t next = wm_.resume_offset(tp);
   if (next < 0) return RD_KAFKA_OFFSET_BEGINNING;  // not in the snapshot
   int64_t lo = 0, hi = 0;
   if (rd_kafka_query_watermark_offsets(rk_, tp.topic.c_str(), tp.partition, &lo, &hi, 5000) ==

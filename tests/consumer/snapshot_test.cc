@@ -120,6 +120,57 @@ TEST(SnapshotPropertyTest, RestoreAndResumeEqualsNeverStopping) {
   }
 }
 
+// Issue 13.6: a dead-letter copy still in flight when the snapshot was taken
+// is not lost: the restart resumes at its offset, sends that copy again, and
+// applies nothing twice.
+TEST(SnapshotDeadLetterTest, InFlightCopyIsSentAgainAfterRestart) {
+  const std::vector<std::string> msgs = {
+      R"({"type":"BEGIN_SYNC","group_id":"g"})",
+      R"({"type":"ADD_DOMAIN","group_id":"g","domain":"a.test","action":"allow"})",
+      R"({"type":"ADD_DOMAIN","group_id":"h","domain":"bad..test","action":"allow"})",
+      R"({"type":"ADD_DOMAIN","group_id":"g","domain":"b.test","action":"allow"})",
+      R"({"type":"SYNC_COMPLETE","group_id":"g","count":2})",
+      R"({"type":"ADD_DOMAIN","group_id":"h","domain":"c.test","action":"blacklist"})",
+  };
+  Log quiet{[](LogLevel, std::string_view) {}};
+  const PipelineOptions dlq{{}, false, /*dead_letter=*/true};
+  std::string snap;
+  {
+    PolicyStore store;
+    Watermarks wm;
+    Pipeline p(store, wm, dlq, quiet);
+    for (int64_t i = 0; i < 5; ++i) {
+      HandleResult r = p.handle(kP0, i, msgs[i].data(), msgs[i].size());
+      EXPECT_EQ(r.copy_to_dlq, i == 2);
+    }
+    EXPECT_EQ(wm.safe(kP0), 2) << "the copy of offset 2 is unconfirmed";
+    snap = encode_snapshot(store, wm);  // ... and the process dies here
+  }
+  PolicyStore store;
+  Watermarks wm;
+  ASSERT_TRUE(decode_snapshot(snap, &store, &wm).ok());
+  EXPECT_EQ(wm.next_offset(kP0), 5);
+  EXPECT_EQ(wm.resume_offset(kP0), 2) << "where the restarted consumer reads from";
+  Pipeline p(store, wm, dlq, quiet);
+  std::vector<int64_t> copies;
+  for (int64_t i = 2; i < 6; ++i) {
+    HandleResult r = p.handle(kP0, i, msgs[i].data(), msgs[i].size());
+    if (r.copy_to_dlq) {
+      copies.push_back(i);
+      EXPECT_NE(r.dlq_reason.find("bad_domain"), std::string::npos) << r.dlq_reason;
+    }
+  }
+  EXPECT_EQ(copies, std::vector<int64_t>{2});
+  EXPECT_EQ(p.counters().invalid[static_cast<size_t>(Reason::kBadDomain)].load(), 0u)
+      << "counted before the restart, not again";
+  EXPECT_EQ(store.counters().syncs_completed.load(), 0u) << "offsets 3-4 were applied twice";
+  EXPECT_EQ(store.active_entries("g"), 2u);
+  EXPECT_EQ(store.active_entries("h"), 1u);
+  EXPECT_EQ(wm.safe(kP0), 2);
+  p.dlq_done(kP0, 2, true);
+  EXPECT_EQ(wm.safe(kP0), 6);
+}
+
 std::string valid_snapshot() {
   Consumer c;
   const std::vector<std::string> msgs = {

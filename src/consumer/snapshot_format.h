@@ -1,0 +1,67 @@
+// The snapshot body as decoded, before anything is applied: shared by the
+// codec (snapshot.cc) and its validator (snapshot_check.cc). Not public.
+//
+// Body, version 2 (little-endian; str16 = u16 length + bytes):
+//   u32 partitions, each: str16 topic, i32 partition, i64 next,
+//       u32 holds, each: i64 offset, str16 reason
+//   u32 open syncs, each: str16 group, str16 topic, i32 partition, i64 begin
+//   entries (malicious table)
+//   u32 groups, each: str16 id, entries (active),
+//       u8 flags (1 = pending, 2 = aborted, 4 = over the open-sync limit),
+//       if pending: u64 adds, entries (pending)
+//   entries = u32 n, each: u8 kind (0 plain, 1 wildcard, 2 pattern),
+//       u8 length + name, RuleValue (raw bytes)
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/rule_value.h"
+#include "policysync/domain_name.h"
+#include "policysync/policy_store.h"
+#include "policysync/snapshot.h"
+#include "policysync/watermarks.h"
+
+namespace policysync::snapshot {
+
+struct Entry {
+  std::string name;
+  RuleKind kind;
+  detail::RuleValue value;
+};
+
+struct Group {
+  std::string id;
+  std::vector<Entry> active;
+  bool has_pending = false;
+  bool aborted = false;
+  bool over_limit = false;
+  uint64_t adds = 0;
+  std::vector<Entry> pending;
+};
+
+struct Partition {
+  SnapshotInfo::Offset offset;
+  std::vector<std::pair<int64_t, std::string>> holds;
+};
+
+struct Staged {
+  std::vector<Partition> partitions;
+  std::vector<Watermarks::OpenSync> open;
+  std::vector<Entry> malicious;
+  std::vector<Group> groups;
+};
+
+inline constexpr uint8_t kFlagPending = 1, kFlagAborted = 2, kFlagOverLimit = 4;
+
+// Checks that a decoded snapshot holds exactly what messages could have
+// produced (SPEC §2, §7): every name normalised, every group_id valid and
+// unique, every value in range, every pattern set compilable, offsets and
+// open syncs consistent, limits respected. The checksum is no MAC: whoever
+// can write the file can make it pass, so nothing is trusted.
+Status check(const Staged& st, const StoreLimits& limits);
+
+}  // namespace policysync::snapshot
