@@ -148,10 +148,12 @@ int main(int argc, char** argv) {
         limits.malicious_threshold = static_cast<uint8_t>(n);
       } else if (a == "--stats-interval")
         opt.stats_interval_s = static_cast<int>(n);
+      else if (a == "--snapshot-interval")
+        opt.snapshot_interval_s = static_cast<int>(n);
       else if (a == "--metrics-port") {
         if (n > 65535) return fail("--metrics-port is 0-65535");
         metrics_port = static_cast<int>(n);
-      } else
+      } else if (a == "--workers")
         workers = static_cast<int>(n);
     } else if (a == "--state-dir") {
       if (!next(&opt.state_dir)) return fail("--state-dir needs a directory");

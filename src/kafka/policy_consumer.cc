@@ -3,6 +3,7 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstring>
 
 #include "policysync/snapshot.h"
@@ -91,6 +92,7 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
   rd_kafka_conf_set_opaque(conf, c.get());
   rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);  // always registered (seed)
   rd_kafka_conf_set_error_cb(conf, error_cb);
+  rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
   rd_kafka_conf_set_stats_cb(conf, stats_cb);
   char err[512];
   c->rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
@@ -230,12 +232,16 @@ void PolicyConsumer::on_revoke(rd_kafka_topic_partition_list_t* parts, bool lost
   std::vector<TopicPartition> tps;
   for (int i = 0; i < parts->cnt; ++i)
     tps.push_back(TopicPartition{parts->elems[i].topic, parts->elems[i].partition});
-  if (!lost) commit(tps);  // synchronously, before the next owner starts
+  // Before the next owner starts (SPEC §5.4); bounded, so that a rebalance
+  // with the coordinator gone cannot hold the control loop.
+  // At close the watermarks were just committed: not twice.
+  if (!lost && !closing_) (void)commit_bounded(tps, 2000);
   std::string names;
   for (const TopicPartition& tp : tps) {
     pipeline_->revoke(tp);
     caught_up_.erase(tp);
     committed_.erase(tp);
+    requested_.erase(tp);
     names += (names.empty() ? "" : " ") + tp_name(tp);
   }
   gauges_.assigned.store(caught_up_.size(), std::memory_order_relaxed);
@@ -244,8 +250,16 @@ void PolicyConsumer::on_revoke(rd_kafka_topic_partition_list_t* parts, bool lost
 }
 
 void PolicyConsumer::update_readiness() {
-  bool ready = true;
-  for (const auto& [tp, done] : caught_up_) ready = ready && done;
+  // Ready (SPEC §5.5): at least one assigned partition of every topic read,
+  // and every assigned partition caught up. An empty assignment (an eager
+  // rebalance's gap) is not ready.
+  bool ready = true, policy_topic = false, malicious_topic = opt_.malicious_topic.empty();
+  for (const auto& [tp, done] : caught_up_) {
+    ready = ready && done;
+    policy_topic = policy_topic || tp.topic == opt_.topic;
+    malicious_topic = malicious_topic || tp.topic == opt_.malicious_topic;
+  }
+  ready = ready && policy_topic && malicious_topic;
   const bool was = gauges_.ready.exchange(ready, std::memory_order_acq_rel);
   if (ready && !was && !ever_ready_) {
     ever_ready_ = true;
@@ -311,34 +325,94 @@ void PolicyConsumer::handle(rd_kafka_message_t* m) {
   }
 }
 
-void PolicyConsumer::commit(const std::vector<TopicPartition>& tps) {
+rd_kafka_topic_partition_list_t* PolicyConsumer::commit_list(
+    const std::vector<TopicPartition>& tps) {
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(tps.size()));
   for (const TopicPartition& tp : tps) {
     const int64_t safe = wm_.safe(tp);
-    auto it = committed_.find(tp);
-    if (safe < 0 || (it != committed_.end() && it->second == safe)) continue;
+    auto it = requested_.find(tp);
+    if (safe < 0 || (it != requested_.end() && it->second == safe)) continue;
     rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = safe;
+    requested_[tp] = safe;
   }
-  if (list->cnt > 0) {
-    rd_kafka_resp_err_t e = rd_kafka_commit(rk_, list, 0 /* synchronous */);
-    if (e) {
-      gauges_.commit_failures.fetch_add(1, std::memory_order_relaxed);
-      log_.warn(std::string("commit failed (retried at the next commit point): ") +
-                rd_kafka_err2str(e));
-    } else {
-      gauges_.commits.fetch_add(1, std::memory_order_relaxed);
-      for (int i = 0; i < list->cnt; ++i)
-        committed_[TopicPartition{list->elems[i].topic, list->elems[i].partition}] =
-            list->elems[i].offset;
-    }
-  }
-  rd_kafka_topic_partition_list_destroy(list);
   last_commit_ = Clock::now();
   dirty_ = false;
+  return list;
 }
 
-void PolicyConsumer::commit_all() { commit(wm_.partitions()); }
+void PolicyConsumer::commit(const std::vector<TopicPartition>& tps) {
+  rd_kafka_topic_partition_list_t* list = commit_list(tps);
+  if (list->cnt > 0) {
+    // async = 1: the result arrives through commit_cb on a later poll. The
+    // control loop never blocks on the broker (a synchronous commit had no
+    // timeout: with the coordinator gone it never returned).
+    const rd_kafka_resp_err_t e = rd_kafka_commit(rk_, list, 1);
+    if (e) commit_done(e, list);
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+bool PolicyConsumer::commit_bounded(const std::vector<TopicPartition>& tps, int timeout_ms) {
+  const uint64_t before = commit_results_;
+  rd_kafka_topic_partition_list_t* list = commit_list(tps);
+  const int n = list->cnt;
+  if (n > 0) {
+    const rd_kafka_resp_err_t e = rd_kafka_commit(rk_, list, 1);
+    if (e) commit_done(e, list);
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  if (n == 0) return true;
+  // The result comes through commit_cb, served by the consumer queue: poll
+  // it (records that arrive meanwhile are left for later: seek back keeps
+  // nothing here, so they are simply not consumed yet).
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (commit_results_ == before && Clock::now() < deadline) {
+    rd_kafka_queue_t* main_q = rd_kafka_queue_get_main(rk_);
+    rd_kafka_queue_poll_callback(main_q, 50);
+    rd_kafka_queue_destroy(main_q);
+  }
+  if (commit_results_ != before) return last_commit_ok_;
+  gauges_.commit_failures.fetch_add(1, std::memory_order_relaxed);
+  log_.warn("commit not confirmed within " + std::to_string(timeout_ms) + " ms; giving up on it");
+  return false;
+}
+
+void PolicyConsumer::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err,
+                               rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+  static_cast<PolicyConsumer*>(opaque)->commit_done(err, offsets);
+}
+
+void PolicyConsumer::commit_done(rd_kafka_resp_err_t err,
+                                 const rd_kafka_topic_partition_list_t* offsets) {
+  ++commit_results_;
+  last_commit_ok_ = true;
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing was to be committed
+  bool failed = err != RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int i = 0; offsets && i < offsets->cnt; ++i) {
+    const rd_kafka_topic_partition_t& e = offsets->elems[i];
+    TopicPartition tp{e.topic, e.partition};
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && e.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      committed_[tp] = e.offset;
+      continue;
+    }
+    failed = true;
+    // Sent again at the next commit point.
+    auto it = requested_.find(tp);
+    if (it != requested_.end() && it->second == e.offset) requested_.erase(it);
+  }
+  if (failed) {
+    last_commit_ok_ = false;
+    gauges_.commit_failures.fetch_add(1, std::memory_order_relaxed);
+    log_.warn(std::string("commit failed (retried at the next commit point): ") +
+              rd_kafka_err2str(err ? err : RD_KAFKA_RESP_ERR__FAIL));
+    dirty_ = true;
+  } else {
+    gauges_.commits.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void PolicyConsumer::commit_all() { (void)commit_bounded(wm_.partitions(), 10000); }
 
 void PolicyConsumer::update_gauges() {
   gauges_.groups.store(store_.group_count(), std::memory_order_relaxed);
@@ -388,21 +462,80 @@ Status PolicyConsumer::run(const std::atomic<bool>& stop) {
 void PolicyConsumer::close() {
   if (closed_ || rk_ == nullptr) return;
   closed_ = true;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(opt_.close_timeout_ms);
+  auto left_ms = [&] {
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return static_cast<int>(ms > 0 ? ms : 0);
+  };
   if (dlq_) {
-    Status s = dlq_->flush(10000);  // deliveries release their holds
-    if (!s.ok()) log_.error("dead-letter flush: " + s.to_string());
+    // Deliveries release their holds; copies still in flight stay held in
+    // the snapshot and are sent again after a restart.
+    Status s = dlq_->flush(std::min(1000, left_ms()));
+    if (!s.ok()) log_.warn("dead-letter flush: " + s.to_string());
   }
-  if (fatal_.ok()) commit(wm_.partitions());
+  // The snapshot first: it needs no broker (SPEC §8).
   if (!opt_.state_dir.empty() && fatal_.ok()) write_snapshot(/*wait=*/true);
   if (snapshot_writer_.joinable()) snapshot_writer_.join();
+  const bool confirmed =
+      fatal_.ok() && commit_bounded(wm_.partitions(), std::max(left_ms() / 2, 1));
   closing_ = true;
-  // Leaves the group at once (no session.timeout.ms wait for the others);
-  // the final revocation goes through rebalance_cb.
-  rd_kafka_consumer_close(rk_);
-  rd_kafka_destroy(rk_);
-  rk_ = nullptr;
-  dlq_.reset();
+  close_consumer(deadline, confirmed);
+  if (dlq_) {
+    dlq_->purge(200);
+    dlq_.reset();
+  }
   log_.info("consumer closed");
+}
+
+void PolicyConsumer::close_consumer(Clock::time_point deadline, bool broker_answers) {
+  bool closed = false;
+  if (broker_answers) {
+    // Leaves the group at once (no session.timeout.ms wait for the others);
+    // the final revocation goes through rebalance_cb, served from `q`.
+    rd_kafka_queue_t* q = rd_kafka_queue_new(rk_);
+    rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk_, q);
+    closed = e == nullptr;
+    if (e) log_error("consumer close", e);
+    while (closed && !rd_kafka_consumer_closed(rk_)) {
+      if (Clock::now() >= deadline) {
+        closed = false;
+        log_.warn("leaving the group timed out after " + std::to_string(opt_.close_timeout_ms) +
+                  " ms; exiting without it");
+        break;
+      }
+      rd_kafka_queue_poll_callback(q, 50);
+    }
+    rd_kafka_queue_destroy(q);
+  } else {
+    // The coordinator did not answer the final commit: leaving the group
+    // would wait for it. The group notices at its session timeout.
+    log_.warn("the broker did not answer the final commit: exiting without leaving the group");
+  }
+  // rd_kafka_destroy() waits for requests still in flight (a commit to an
+  // unreachable coordinator: up to socket.timeout.ms, 60 s by default). It
+  // runs on a thread of its own; past the deadline close() returns and lets
+  // it finish in the background. No callback of ours can run there: they are
+  // all served by our own polls, and none is left.
+  struct Done {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+  };
+  auto done = std::make_shared<Done>();
+  std::thread([rk = rk_, closed, done] {
+    rd_kafka_destroy_flags(rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    std::lock_guard<std::mutex> g(done->mu);
+    done->done = true;
+    done->cv.notify_all();
+  }).detach();
+  rk_ = nullptr;
+  std::unique_lock<std::mutex> g(done->mu);
+  // At least half a second for a clean termination, whatever is left.
+  const auto until = std::max(deadline, Clock::now() + std::chrono::milliseconds(500));
+  if (!done->cv.wait_until(g, until, [&] { return done->done; }))
+    log_.warn("librdkafka still shutting down (requests to an unreachable broker in flight); "
+              "not waiting for it");
 }
 
 void PolicyConsumer::restore_snapshot() {

@@ -1,7 +1,8 @@
 // PolicyConsumer: the Kafka adapter (SPEC §5). It subscribes to the policy
 // topic (and the malicious feed's, if any), feeds every record to a Pipeline,
-// commits each partition's safe watermark synchronously at SYNC_COMPLETE, on
-// revocation, at shutdown and every few seconds while idle, handles EAGER and
+// commits each partition's safe watermark at SYNC_COMPLETE and every few
+// seconds while idle (asynchronously: the control loop never waits on the
+// broker), on revocation and at shutdown (bounded in time), handles EAGER and
 // COOPERATIVE rebalances, tracks readiness, copies invalid messages to a
 // dead-letter topic, and reports statistics. The only code besides the
 // producer that includes librdkafka.
@@ -59,6 +60,10 @@ struct ConsumerOptions {
   // SYNC_COMPLETE, and at close. Empty: no snapshot.
   std::string state_dir;
   int snapshot_interval_s = 10;
+  // close() finishes within this budget even with every broker unreachable:
+  // dead-letter flush, final snapshot, final commit and leaving the group
+  // share it; what does not fit is given up (and logged).
+  int close_timeout_ms = 3000;
 };
 
 // What the stats line and /metrics show beyond the pipeline's counters.
@@ -114,12 +119,23 @@ class PolicyConsumer {
   static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* parts, void* opaque);
   static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  static void commit_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t* offsets, void* opaque);
+  void commit_done(rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t* offsets);
   static int stats_cb(rd_kafka_t* rk, char* json, size_t len, void* opaque);
   void log_error(const char* what, rd_kafka_error_t* e);  // and destroys e
   void on_assign(rd_kafka_topic_partition_list_t* parts);
   void on_revoke(rd_kafka_topic_partition_list_t* parts, bool lost);
   void handle(rd_kafka_message_t* m);
+  // Asynchronous: the result comes back through commit_cb on a later poll.
   void commit(const std::vector<TopicPartition>& tps);
+  // Waits for the result, at most `timeout_ms` (revocation, close, tests).
+  // Returns whether the broker confirmed it in time.
+  bool commit_bounded(const std::vector<TopicPartition>& tps, int timeout_ms);
+  // The partitions of `tps` whose safe watermark is not yet committed or
+  // being committed; marks them as being committed.
+  rd_kafka_topic_partition_list_t* commit_list(const std::vector<TopicPartition>& tps);
+  void close_consumer(std::chrono::steady_clock::time_point deadline, bool broker_answers);
   void update_gauges();
   void update_readiness();
   void periodic();
@@ -141,7 +157,10 @@ class PolicyConsumer {
   bool closing_ = false;  // inside close(): the final revocation is not news
   bool ever_ready_ = false;
   std::map<TopicPartition, bool> caught_up_;  // assigned partitions
-  std::map<TopicPartition, int64_t> committed_;
+  std::map<TopicPartition, int64_t> committed_;   // confirmed by the broker
+  std::map<TopicPartition, int64_t> requested_;   // sent, confirmed or not
+  uint64_t commit_results_ = 0;                   // commit_done() calls
+  bool last_commit_ok_ = true;
   mutable std::mutex lag_mu_;
   std::map<std::string, int64_t> lag_;  // guarded by lag_mu_
   std::chrono::steady_clock::time_point last_commit_, last_stats_, last_gauges_;

@@ -38,6 +38,9 @@ class Producer {
   void poll(int timeout_ms) { rd_kafka_poll(rk_, timeout_ms); }
   // Waits for every enqueued message; the first delivery failure, if any.
   Status flush(int timeout_ms);
+  // Gives up on every message not yet delivered: each gets its delivery
+  // report (RD_KAFKA_RESP_ERR__PURGE_*), served here within `timeout_ms`.
+  void purge(int timeout_ms);
 
   rd_kafka_t* handle() { return rk_; }
 

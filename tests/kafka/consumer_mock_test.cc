@@ -52,8 +52,10 @@ class MockTest : public ::testing::Test {
     brokers_ = cluster_->bootstraps();
   }
   std::string tmp(const std::string& name) const {
-    return ::testing::TempDir() + "/" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" + name;
+    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (char& ch : test)
+      if (ch == '/') ch = '_';  // parameterised tests: "Name/0"
+    return ::testing::TempDir() + "/" + test + "-" + name;
   }
   std::unique_ptr<kafka::MockCluster> cluster_;
   std::string brokers_;
@@ -145,7 +147,7 @@ TEST_F(MockTest, KilledBetweenInterleavedSyncsLosesNothing) {
     c.signal(SIGKILL);
     EXPECT_EQ(c.wait(), 128 + SIGKILL);
   }
-  produce(brokers_, "policy", "k", {add("b", "b2.com"), complete("b", 2)});  // offsets 6, 7
+  produce(brokers_, "policy", "k", {add("b", "b2.com"), complete("b", 2)});  // offsets 8, 9
   Child c(kConsumerBin, args, tmp("run2.out"));
   int status = 0;
   ASSERT_TRUE(wait_until([&] {
@@ -362,9 +364,11 @@ TEST_F(MockTest, WorkersAndStatsLines) {
 // ready with the right state, reading only what came after the snapshot.
 TEST_F(MockTest, RestartFromSnapshotReadsOnlyWhatFollowsIt) {
   ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  // Offsets 0..7; b's sync stays open. The snapshot is written after each
+  // SYNC_COMPLETE (--snapshot-interval 0): the last one, c's, follows them all.
   produce(brokers_, "policy", "k",
           {begin("a"), add("a", "a1.com"), add("a", "a2.com"), complete("a", 2), begin("b"),
-           add("b", "b1.com")});  // offsets 0..5; b's sync stays open
+           add("b", "b1.com"), begin("c"), complete("c", 0)});
   const std::string dir = tmp("state");
   std::filesystem::remove_all(dir);  // no snapshot of an earlier run
   mkdir(dir.c_str(), 0755);
@@ -393,19 +397,19 @@ TEST_F(MockTest, RestartFromSnapshotReadsOnlyWhatFollowsIt) {
       SnapshotInfo info;
       return read_snapshot_file(dir + "/policy.snapshot", &bytes).ok() &&
              describe_snapshot(bytes, &info).ok() && info.open_syncs == 1 &&
-             !info.offsets.empty() && info.offsets[0].next == 6;
+             !info.offsets.empty() && info.offsets[0].next == 8;
     })) << c.output();
     c.signal(SIGKILL);
     c.wait();
   }
-  produce(brokers_, "policy", "k", {add("b", "b2.com"), complete("b", 2)});  // offsets 6, 7
+  produce(brokers_, "policy", "k", {add("b", "b2.com"), complete("b", 2)});  // offsets 8, 9
   Child c(kConsumerBin, args, tmp("run2.out"));
   ASSERT_TRUE(wait_until([&] { return lookup_action(port, "b", "b2.com") == "blacklist"; }))
       << c.output();
   for (const auto& [g, d] : std::vector<std::pair<std::string, std::string>>{
            {"a", "a1.com"}, {"a", "a2.com"}, {"b", "b1.com"}, {"b", "b2.com"}})
     EXPECT_EQ(lookup_action(port, g, d), "blacklist") << g << " " << d;
-  // Only offsets 6 and 7 were read again, not the 8 of a full replay.
+  // Only offsets 8 and 9 were read, not the 10 of a full replay.
   EXPECT_EQ(http_get(port, "/metrics").find("policysync_messages_consumed_total 2\n") !=
                 std::string::npos,
             true)
@@ -413,7 +417,7 @@ TEST_F(MockTest, RestartFromSnapshotReadsOnlyWhatFollowsIt) {
   c.signal(SIGTERM);
   EXPECT_EQ(c.wait(), 0);
   EXPECT_NE(c.output().find("snapshot restored from"), std::string::npos) << c.output();
-  EXPECT_NE(c.output().find("policy/0@6 (snapshot)"), std::string::npos) << c.output();
+  EXPECT_NE(c.output().find("policy/0@8 (snapshot)"), std::string::npos) << c.output();
 
   // A damaged snapshot is reported in one line and ignored: full replay.
   {
@@ -424,7 +428,7 @@ TEST_F(MockTest, RestartFromSnapshotReadsOnlyWhatFollowsIt) {
   Child d(kConsumerBin, args, tmp("run3.out"));
   ASSERT_TRUE(wait_until([&] { return lookup_action(port, "b", "b2.com") == "blacklist"; }))
       << d.output();
-  EXPECT_NE(http_get(port, "/metrics").find("policysync_messages_consumed_total 8\n"),
+  EXPECT_NE(http_get(port, "/metrics").find("policysync_messages_consumed_total 10\n"),
             std::string::npos);
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait(), 0);
@@ -432,6 +436,64 @@ TEST_F(MockTest, RestartFromSnapshotReadsOnlyWhatFollowsIt) {
       << d.output();
   EXPECT_NE(d.output().find("checksum mismatch"), std::string::npos) << d.output();
 }
+
+// Issue 13.3: SIGTERM with the broker unreachable exits 0 within 5 s and
+// writes the final snapshot (before any commit is attempted); the thread
+// count stays bounded throughout (--snapshot-interval once started that
+// many worker threads).
+class BrokerDownTest : public MockTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(BrokerDownTest, SigtermExitsPromptlyWithASnapshotAndBoundedThreads) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  // Offset 3 follows the sync's commit point: a final commit is still due
+  // when the signal comes (the idle commit waits 5 s).
+  produce(brokers_, "policy", "k",
+          {begin("a"), add("a", "a1.com"), complete("a", 1), add("b", "b1.com")});
+  const std::string dir = tmp("state");
+  std::filesystem::remove_all(dir);
+  mkdir(dir.c_str(), 0755);
+  const int port = free_port();
+  Child c(kConsumerBin,
+          {brokers_, "policy", "--group", "down", "--metrics-port", std::to_string(port),
+           "--stats-interval", "0", "--state-dir", dir, "--snapshot-interval", "60"},
+          tmp("consumer.out"));
+  ASSERT_TRUE(wait_until([&] { return lookup_action(port, "b", "b1.com") == "blacklist"; }))
+      << c.output();
+  int most = c.threads();
+  EXPECT_LT(most, 40) << "threads with --snapshot-interval 60";
+  ASSERT_FALSE(std::filesystem::exists(dir + "/policy.snapshot")) << "not due for 60 s";
+
+  if (std::string(GetParam()) == "broker_down")
+    ASSERT_TRUE(cluster_->broker_down(1).ok());
+  else
+    cluster_.reset();  // the whole cluster gone: connections refused
+  const auto t0 = std::chrono::steady_clock::now();
+  c.signal(SIGTERM);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        most = std::max(most, c.threads());
+        return !c.running();
+      },
+      std::chrono::seconds(5)))
+      << "still running 5 s after SIGTERM\n"
+      << c.output();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - t0)
+                      .count();
+  std::printf("exit after SIGTERM with the broker down: %lld ms, at most %d threads\n",
+              static_cast<long long>(ms), most);
+  EXPECT_EQ(c.status(), 0) << c.output();
+  EXPECT_LT(most, 40);
+  std::string bytes;
+  SnapshotInfo info;
+  ASSERT_TRUE(read_snapshot_file(dir + "/policy.snapshot", &bytes).ok()) << c.output();
+  ASSERT_TRUE(describe_snapshot(bytes, &info).ok());
+  ASSERT_EQ(info.groups.size(), 2u);
+  EXPECT_EQ(info.offsets.at(0).next, 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Faults, BrokerDownTest,
+                         ::testing::Values("broker_down", "cluster_destroyed"));
 
 class RebalanceTest : public MockTest, public ::testing::WithParamInterface<const char*> {};
 

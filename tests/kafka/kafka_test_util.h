@@ -122,6 +122,20 @@ class Child {
     }
   }
   void signal(int sig) { kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
+  // Threads the child runs now (/proc/PID/status), -1 once it is gone.
+  int threads() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+    return -1;
+  }
+  // Waits for the exit at most `timeout`; whether it exited.
+  bool exits_within(std::chrono::milliseconds timeout) {
+    return wait_until([&] { return !running(); }, timeout);
+  }
+  int status() const { return status_; }
   // Exit status (or 128 + signal).
   int wait() {
     int st = 0;
