@@ -437,6 +437,34 @@ TEST_F(MockTest, RestartFromSnapshotReadsOnlyWhatFollowsIt) {
   EXPECT_NE(d.output().find("checksum mismatch"), std::string::npos) << d.output();
 }
 
+// Issue 13.7: an instance whose assignment is empty (an eager rebalance
+// revoked everything; the partition went to the other member) is not ready:
+// nothing of the topic is caught up.
+TEST_F(MockTest, EmptyAssignmentIsNotReady) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  produce(brokers_, "policy", "g", {begin("g"), add("g", "a.com"), complete("g", 1)});
+  const kafka::Properties eager = {{"partition.assignment.strategy", "range"}};
+  Instance a(brokers_, "policy", "ready-group", eager);
+  ASSERT_TRUE(pump({&a}, [&] { return a.consumer->ready(); })) << a.dump();
+  Instance b(brokers_, "policy", "ready-group", eager);
+  // One partition, two members: after the rebalance exactly one holds it.
+  ASSERT_TRUE(pump(
+      {&a, &b},
+      [&] {
+        // A: assigned, revoked, assigned again; B: assigned once.
+        return a.consumer->gauges().rebalances.load() >= 3 &&
+               b.consumer->gauges().rebalances.load() >= 1 && a.assigned() + b.assigned() == 1 &&
+               (a.consumer->ready() || b.consumer->ready());
+      },
+      std::chrono::seconds(60)))
+      << "A:\n"
+      << a.dump() << "B:\n"
+      << b.dump();
+  Instance& idle = a.assigned() == 0 ? a : b;
+  EXPECT_FALSE(idle.consumer->ready()) << "ready with no partition of the topic:\n" << idle.dump();
+  EXPECT_FALSE(idle.logged("ready again")) << idle.dump();
+}
+
 // Issue 13.3: SIGTERM with the broker unreachable exits 0 within 5 s and
 // writes the final snapshot (before any commit is attempted); the thread
 // count stays bounded throughout (--snapshot-interval once started that
@@ -477,9 +505,9 @@ TEST_P(BrokerDownTest, SigtermExitsPromptlyWithASnapshotAndBoundedThreads) {
       std::chrono::seconds(5)))
       << "still running 5 s after SIGTERM\n"
       << c.output();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - t0)
-                      .count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   std::printf("exit after SIGTERM with the broker down: %lld ms, at most %d threads\n",
               static_cast<long long>(ms), most);
   EXPECT_EQ(c.status(), 0) << c.output();
