@@ -30,8 +30,13 @@ const char kUsage[] =
     "  --demo                  run the seed's scenario on an embedded broker, then exit\n"
     "  -X key=value            librdkafka property (repeatable; security settings too)\n"
     "  --config FILE           librdkafka property file (key=value lines, # comments)\n"
-    "  --group ID              consumer group id (default policysync-<hostname>:\n"
-    "                          every instance reads every partition; share an id to shard)\n"
+    "  --group ID              consumer group id (default policysync-<hostname>); without\n"
+    "                          --shared-group it only names the committed offsets\n"
+    "                          (monitoring): every partition is assigned, no membership\n"
+    "  --shared-group          sharded shape: subscribe as a member of --group and share\n"
+    "                          the partitions with its other members\n"
+    "  --instance-id ID        with --shared-group: static membership (group.instance.id),\n"
+    "                          a restarted instance takes its partitions back at once\n"
     "  --on-invalid=abort|skip an invalid entry aborts its group's open sync (default)\n"
     "                          or is dropped alone\n"
     "  --dlq-topic T           copy invalid messages to T, reason and source in headers\n"
@@ -43,7 +48,8 @@ const char kUsage[] =
     "  --stats-interval S      a stats line every S seconds (default 30, 0 = never)\n"
     "  --metrics-port P        serve /metrics /healthz /readyz /lookup on P\n"
     "  --metrics-bind ADDR     address for --metrics-port (default 127.0.0.1)\n"
-    "  --state-dir DIR         keep a snapshot in DIR/policy.snapshot: restored at start\n"
+    "  --state-dir DIR         keep a snapshot in DIR/policy.snapshot (DIR created 0700 if\n"
+    "                          missing; exit 2 if it cannot be written): restored at start\n"
     "                          (partitions resume at its offsets), rewritten after syncs\n"
     "                          and at shutdown; a bad snapshot is reported and ignored\n"
     "  --snapshot-interval S   at most one snapshot every S seconds (default 10)\n"
@@ -124,6 +130,11 @@ int main(int argc, char** argv) {
       if (!s.ok()) return fail(s.detail());
     } else if (a == "--group") {
       if (!next(&opt.group_id)) return fail("--group needs an id");
+    } else if (a == "--shared-group") {
+      opt.shared_group = true;
+    } else if (a == "--instance-id") {
+      if (!next(&opt.instance_id) || opt.instance_id.empty())
+        return fail("--instance-id needs an id");
     } else if (a == "--on-invalid") {
       if (!next(&v) || (v != "abort" && v != "skip"))
         return fail("--on-invalid takes abort or skip");
@@ -175,6 +186,8 @@ int main(int argc, char** argv) {
   opt.brokers = positional[0];
   opt.topic = positional[1];
   if (positional.size() == 3) opt.malicious_topic = positional[2];
+  if (!opt.instance_id.empty() && !opt.shared_group)
+    return fail("--instance-id needs --shared-group (static membership is for the sharded shape)");
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;

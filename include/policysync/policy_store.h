@@ -102,6 +102,12 @@ class PolicyStore {
   // revocation, SPEC §5.4). Returns true if one was open.
   bool discard_sync(std::string_view group_id);
 
+  // Writer side. Removes every group (and its open sync) and every malicious
+  // entry, as a REMOVE_GROUP / REMOVE_MALICIOUS of each would; readers see
+  // the empty store after at most one grace period. For a consumer that
+  // restored a snapshot and then finds it does not match the topic (SPEC §7).
+  void clear();
+
   // Writer side. Queries of the writer's own view.
   bool has_open_sync(std::string_view group_id) const;
   size_t open_syncs() const;

@@ -445,6 +445,18 @@ bool PolicyStore::note_invalid_add(std::string_view group_id) {
   return true;
 }
 
+void PolicyStore::clear() {
+  detail::StoreState& st = *state_;
+  // Both replaced by empty tables with one release store each (pairs with the
+  // readers' acquire loads); the old ones and every group go through RCU.
+  GroupDir* old_dir = st.groups.exchange(new GroupDir(64), std::memory_order_acq_rel);
+  old_dir->for_each([](std::string_view, uint64_t, unsigned, Group* g) { rcu::retire(g); });
+  rcu::retire(old_dir);
+  rcu::retire(st.malicious.exchange(new RuleTable(64), std::memory_order_acq_rel));
+  st.group_count = 0;
+  st.open_syncs = 0;
+}
+
 bool PolicyStore::has_open_sync(std::string_view group_id) const {
   PolicyStoreOps ops{const_cast<PolicyStore&>(*this), *state_};
   Group* g = ops.find(group_id);

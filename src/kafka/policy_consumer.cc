@@ -1,10 +1,12 @@
 #include "kafka/policy_consumer.h"
 
 #include <simdjson.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <condition_variable>
 #include <cstring>
+#include <filesystem>
 
 #include "policysync/snapshot.h"
 
@@ -57,6 +59,26 @@ std::string tp_name(const TopicPartition& tp) {
 
 }  // namespace
 
+Status prepare_state_dir(const std::string& dir) {
+  // Created if missing (0700: the policy is nobody else's business), then
+  // proven writable, so that a bad --state-dir fails at start, not silently
+  // at the first snapshot.
+  auto fail = [&](const std::string& why) {
+    return Status(Reason::kConfig, "state-dir", dir + ": " + why);
+  };
+  std::error_code ec;
+  const bool created = std::filesystem::create_directories(dir, ec);
+  if (ec) return fail(ec.message());
+  if (created) std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+  if (!std::filesystem::is_directory(dir, ec)) return fail("not a directory");
+  const std::string probe = dir + "/.policysync-write-test";
+  const int fd = open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(std::string("not writable: ") + std::strerror(errno));
+  close(fd);
+  unlink(probe.c_str());
+  return Status();
+}
+
 std::string default_group_id() {
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::strcpy(host, "unknown");
@@ -85,7 +107,18 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
   };
   if (o.stats_interval_s > 0)
     props.emplace_back("statistics.interval.ms", std::to_string(o.stats_interval_s * 1000));
+  if (!o.instance_id.empty()) {
+    if (!o.shared_group)
+      return Status(Reason::kConfig, "instance-id",
+                    "static membership (--instance-id) needs the sharded shape (--shared-group)");
+    props.emplace_back("group.instance.id", o.instance_id);
+  }
   props.insert(props.end(), o.properties.begin(), o.properties.end());
+  // Partitions added to a topic later are picked up within this interval
+  // (the broadcast shape's metadata refresh; librdkafka's own default).
+  int refresh_ms = 300000;
+  for (const auto& [k, v] : props)
+    if (k == "topic.metadata.refresh.interval.ms") refresh_ms = std::max(100, std::atoi(v.c_str()));
   rd_kafka_conf_t* conf = nullptr;
   Status s = make_conf(props, &conf);
   if (!s.ok()) return s;
@@ -120,18 +153,33 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
     if (!s.ok()) return s;
   }
 
-  if (!o.state_dir.empty()) c->restore_snapshot();
+  if (!o.state_dir.empty()) {
+    s = prepare_state_dir(o.state_dir);
+    if (!s.ok()) return s;
+    c->restore_snapshot();
+  }
 
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(2);
-  rd_kafka_topic_partition_list_add(topics, o.topic.c_str(), RD_KAFKA_PARTITION_UA);
-  if (!o.malicious_topic.empty())
-    rd_kafka_topic_partition_list_add(topics, o.malicious_topic.c_str(), RD_KAFKA_PARTITION_UA);
-  rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk_, topics);
-  rd_kafka_topic_partition_list_destroy(topics);
-  if (e) return Status(Reason::kKafka, "subscribe", rd_kafka_err2str(e));
+  std::vector<std::string> topics = {o.topic};
+  if (!o.malicious_topic.empty()) topics.push_back(o.malicious_topic);
+  if (o.shared_group) {
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(2);
+    for (const std::string& t : topics)
+      rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk_, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (e) return Status(Reason::kKafka, "subscribe", rd_kafka_err2str(e));
+  } else {
+    // Broadcast (SPEC §5.6): assign every partition, no group membership, so
+    // a restart never waits out a dead predecessor's session.
+    c->watcher_ = std::make_unique<PartitionWatcher>(c->rk_, topics, refresh_ms,
+                                                     c->gauges_.restored.load());
+  }
   log.info("consumer started: brokers=" + o.brokers + " topic=" + o.topic +
            (o.malicious_topic.empty() ? "" : " malicious_topic=" + o.malicious_topic) +
-           " group.id=" + c->opt_.group_id);
+           " group.id=" + c->opt_.group_id +
+           (o.shared_group ? " shape=sharded" + (o.instance_id.empty() ? std::string()
+                                                                      : " group.instance.id=" + o.instance_id)
+                           : " shape=broadcast"));
   c->last_commit_ = c->last_stats_ = c->last_gauges_ = c->last_snapshot_ = Clock::now();
   *out = std::move(c);
   return Status();
@@ -217,7 +265,7 @@ void PolicyConsumer::on_assign(rd_kafka_topic_partition_list_t* parts) {
     TopicPartition tp{parts->elems[i].topic, parts->elems[i].partition};
     // SPEC §5.3: a snapshot's offset, else the beginning (full replay); never
     // the committed offset, which would resume with empty tables.
-    const int64_t start = start_offset(tp);
+    const int64_t start = start_offset(tp, nullptr);
     parts->elems[i].offset = start;
     if (start >= 0) wm_.assign(tp, start);
     caught_up_[tp] = false;
@@ -226,6 +274,83 @@ void PolicyConsumer::on_assign(rd_kafka_topic_partition_list_t* parts) {
   }
   gauges_.assigned.store(caught_up_.size(), std::memory_order_relaxed);
   log_.info("assigned " + std::to_string(parts->cnt) + " partitions: " + names);
+}
+
+bool PolicyConsumer::snapshot_matches(const PartitionWatcher::Round& round) {
+  for (const TopicPartition& tp : wm_.partitions()) {
+    auto t = round.topics.find(tp.topic);
+    if (t == round.topics.end()) continue;  // a topic no longer read: ignored
+    const PartitionWatcher::Partition* p = nullptr;
+    for (const auto& x : t->second)
+      if (x.id == tp.partition) p = &x;
+    std::string why;
+    const int64_t next = wm_.next_offset(tp);
+    if (p == nullptr)
+      why = tp_name(tp) + " no longer exists";
+    else if (p->hi >= 0 && next > p->hi)
+      why = "its offset " + std::to_string(next) + " of " + tp_name(tp) +
+            " is above the partition's end " + std::to_string(p->hi) +
+            " (topic deleted and recreated?)";
+    if (why.empty()) continue;
+    // Not this topic's state: resuming would apply new messages on top of it.
+    log_.warn("snapshot discarded, full replay instead: " + why);
+    store_.clear();
+    wm_ = Watermarks();
+    gauges_.restored.store(false, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+void PolicyConsumer::on_partitions(const PartitionWatcher::Round& round) {
+  for (const auto& [topic, why] : round.errors) {
+    if (topic_errors_[topic] == why) continue;
+    topic_errors_[topic] = why;
+    log_.warn("topic " + topic + " has no partitions to read: " + why + "; looking again");
+  }
+  for (const auto& [topic, parts] : round.topics) topic_errors_.erase(topic);
+  // The snapshot is checked against the first round that found every topic.
+  if (first_round_ && round.errors.empty()) {
+    first_round_ = false;
+    if (gauges_.restored.load(std::memory_order_relaxed)) (void)snapshot_matches(round);
+  } else if (first_round_) {
+    return;  // assign nothing until the snapshot can be checked (or there is none)
+  }
+  std::vector<TopicPartition> added;
+  for (const auto& [topic, parts] : round.topics)
+    for (const auto& p : parts) {
+      TopicPartition tp{topic, p.id};
+      if (!caught_up_.count(tp)) added.push_back(tp);
+    }
+  if (added.empty()) return;
+  // rd_kafka_assign() takes the whole assignment: partitions already read
+  // continue at their next offset.
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(caught_up_.size() + added.size()));
+  for (const auto& [tp, done] : caught_up_) {
+    const int64_t next = wm_.next_offset(tp);
+    rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset =
+        next >= 0 ? next : start_offset(tp, &round);
+  }
+  std::string names;
+  for (const TopicPartition& tp : added) {
+    const int64_t start = start_offset(tp, &round);
+    rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = start;
+    if (start >= 0) wm_.assign(tp, start);
+    caught_up_[tp] = false;
+    names += (names.empty() ? "" : " ") + tp_name(tp) +
+             (start >= 0 ? "@" + std::to_string(start) + " (snapshot)" : " (from the beginning)");
+  }
+  rd_kafka_resp_err_t e = rd_kafka_assign(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (e) {
+    log_.error(std::string("assign: ") + rd_kafka_err2str(e));
+    for (const TopicPartition& tp : added) caught_up_.erase(tp);
+    return;
+  }
+  gauges_.assigned.store(caught_up_.size(), std::memory_order_relaxed);
+  log_.info("assigned " + std::to_string(added.size()) + " partitions: " + names);
+  update_readiness();
 }
 
 void PolicyConsumer::on_revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
@@ -321,7 +446,7 @@ void PolicyConsumer::handle(rd_kafka_message_t* m) {
     // beginning anyway (§5.3), so those commits only serve monitoring, and one
     // round trip per sync halved replay speed over 1,000 groups.
     if (ready() || Clock::now() - last_commit_ >= std::chrono::milliseconds(200))
-      commit(wm_.partitions());
+      commit(assigned_partitions());
   }
 }
 
@@ -412,7 +537,17 @@ void PolicyConsumer::commit_done(rd_kafka_resp_err_t err,
   }
 }
 
-void PolicyConsumer::commit_all() { (void)commit_bounded(wm_.partitions(), 10000); }
+void PolicyConsumer::commit_all() { (void)commit_bounded(assigned_partitions(), 10000); }
+
+std::vector<TopicPartition> PolicyConsumer::assigned_partitions() const {
+  // Only what this instance reads: a restored snapshot may name partitions
+  // another member owns now (sharded shape); their stale offsets must never
+  // be committed over that member's.
+  std::vector<TopicPartition> out;
+  out.reserve(caught_up_.size());
+  for (const auto& [tp, done] : caught_up_) out.push_back(tp);
+  return out;
+}
 
 void PolicyConsumer::update_gauges() {
   gauges_.groups.store(store_.group_count(), std::memory_order_relaxed);
@@ -423,12 +558,16 @@ void PolicyConsumer::update_gauges() {
 
 void PolicyConsumer::periodic() {
   const auto now = Clock::now();
+  if (watcher_) {
+    PartitionWatcher::Round round;
+    if (watcher_->latest(&watcher_round_, &round)) on_partitions(round);
+  }
   if (now - last_gauges_ >= std::chrono::seconds(1)) {
     update_gauges();
     last_gauges_ = now;
   }
   if (dirty_ && now - last_commit_ >= std::chrono::milliseconds(opt_.idle_commit_ms))
-    commit(wm_.partitions());
+    commit(assigned_partitions());
   // Debounced: at most one snapshot per snapshot_interval_s, after a sync.
   if (snapshot_due_ && !opt_.state_dir.empty() &&
       now - last_snapshot_ >= std::chrono::seconds(opt_.snapshot_interval_s))
@@ -478,7 +617,7 @@ void PolicyConsumer::close() {
   if (!opt_.state_dir.empty() && fatal_.ok()) write_snapshot(/*wait=*/true);
   if (snapshot_writer_.joinable()) snapshot_writer_.join();
   const bool confirmed =
-      fatal_.ok() && commit_bounded(wm_.partitions(), std::max(left_ms() / 2, 1));
+      fatal_.ok() && commit_bounded(assigned_partitions(), std::max(left_ms() / 2, 1));
   closing_ = true;
   close_consumer(deadline, confirmed);
   if (dlq_) {
@@ -523,7 +662,8 @@ void PolicyConsumer::close_consumer(Clock::time_point deadline, bool broker_answ
     bool done = false;
   };
   auto done = std::make_shared<Done>();
-  std::thread([rk = rk_, closed, done] {
+  std::thread([rk = rk_, closed, done, watcher = std::move(watcher_)]() mutable {
+    watcher.reset();  // joins its thread (one metadata request at most) before rk goes
     rd_kafka_destroy_flags(rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     std::lock_guard<std::mutex> g(done->mu);
     done->done = true;
@@ -559,17 +699,30 @@ void PolicyConsumer::restore_snapshot() {
             std::to_string(store_.open_syncs()) + " open syncs; offsets" + offsets);
 }
 
-int64_t PolicyConsumer::start_offset(const TopicPartition& tp) {
+int64_t PolicyConsumer::start_offset(const TopicPartition& tp,
+                                     const PartitionWatcher::Round* round) {
   if (opt_.start_positions) return opt_.start_positions->start_offset(tp);
   if (!gauges_.restored.load(std::memory_order_relaxed)) return RD_KAFKA_OFFSET_BEGINNING;
   // The lowest offset whose side effects are not durable yet: a dead-letter
   // copy in flight at the snapshot is sent again (Pipeline::already_applied).
   const int64_t next = wm_.resume_offset(tp);
   if (next < 0) return RD_KAFKA_OFFSET_BEGINNING;  // not in the snapshot
-  int64_t lo = 0, hi = 0;
-  if (rd_kafka_query_watermark_offsets(rk_, tp.topic.c_str(), tp.partition, &lo, &hi, 5000) ==
-          RD_KAFKA_RESP_ERR_NO_ERROR &&
-      next < lo) {
+  int64_t lo = -1, hi = -1;
+  bool known = false;
+  if (round != nullptr) {  // broadcast: the watcher queried them, off this thread
+    auto t = round->topics.find(tp.topic);
+    if (t != round->topics.end())
+      for (const auto& p : t->second)
+        if (p.id == tp.partition && p.lo >= 0) {
+          lo = p.lo;
+          hi = p.hi;
+          known = true;
+        }
+  }
+  if (!known)  // sharded: inside the rebalance callback, so briefly
+    known = rd_kafka_query_watermark_offsets(rk_, tp.topic.c_str(), tp.partition, &lo, &hi,
+                                             1000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (known && next < lo) {
     // Retention deleted what the snapshot needs: replay what is left.
     log_.warn("snapshot offset " + std::to_string(next) + " of " + tp_name(tp) +
               " is below the log start " + std::to_string(lo) +

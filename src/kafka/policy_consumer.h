@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "kafka/kafka_config.h"
+#include "kafka/partition_watcher.h"
 #include "kafka/producer.h"
 #include "policysync/log.h"
 #include "policysync/pipeline.h"
@@ -48,7 +49,13 @@ struct ConsumerOptions {
   std::string brokers;
   std::string topic;
   std::string malicious_topic;  // optional
-  std::string group_id;         // default: policysync-<hostname> (broadcast shape)
+  // Broadcast shape (default, SPEC §5.6): every partition of the topics is
+  // assigned from metadata, no group membership; group_id only names the
+  // committed offsets (monitoring). Sharded shape (shared_group): subscribe
+  // under group_id and share partitions with the group's other members.
+  std::string group_id;  // default: policysync-<hostname>
+  bool shared_group = false;
+  std::string instance_id;  // sharded shape: group.instance.id (static membership)
   Properties properties;        // -X and --config, in order; they win over defaults
   PipelineOptions pipeline;
   std::string dlq_topic;      // optional: copies of invalid messages
@@ -137,10 +144,18 @@ class PolicyConsumer {
   rd_kafka_topic_partition_list_t* commit_list(const std::vector<TopicPartition>& tps);
   void close_consumer(std::chrono::steady_clock::time_point deadline, bool broker_answers);
   void update_gauges();
+  // Broadcast shape: assigns the partitions of a metadata round not assigned yet.
+  void on_partitions(const PartitionWatcher::Round& round);
+  // A restored snapshot against the topics' first watermarks: false (and the
+  // snapshot dropped) if it cannot belong to them.
+  bool snapshot_matches(const PartitionWatcher::Round& round);
+  std::vector<TopicPartition> assigned_partitions() const;
   void update_readiness();
   void periodic();
   void restore_snapshot();
-  int64_t start_offset(const TopicPartition& tp);
+  // Where `tp` starts (SPEC §5.3). `round`: the broadcast watcher's result,
+  // whose log start (if queried) avoids a blocking query.
+  int64_t start_offset(const TopicPartition& tp, const PartitionWatcher::Round* round);
   void write_snapshot(bool wait);
   std::string snapshot_path() const { return opt_.state_dir + "/policy.snapshot"; }
 
@@ -151,6 +166,10 @@ class PolicyConsumer {
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<Producer> dlq_;
   rd_kafka_t* rk_ = nullptr;
+  std::unique_ptr<PartitionWatcher> watcher_;  // broadcast shape only
+  uint64_t watcher_round_ = 0;
+  bool first_round_ = true;
+  std::map<std::string, std::string> topic_errors_;  // last reported, by topic
   ConsumerGauges gauges_;
   Status fatal_;
   bool closed_ = false;
@@ -176,5 +195,9 @@ class PolicyConsumer {
 
 // The default consumer group id: "policysync-" + host name (SPEC §5.6).
 std::string default_group_id();
+
+// Creates DIR (mode 0700) if missing and checks that a file can be written
+// in it; a Status naming the path and the reason otherwise.
+Status prepare_state_dir(const std::string& dir);
 
 }  // namespace policysync::kafka
