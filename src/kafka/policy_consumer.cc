@@ -64,7 +64,7 @@ Status prepare_state_dir(const std::string& dir) {
   // proven writable, so that a bad --state-dir fails at start, not silently
   // at the first snapshot.
   auto fail = [&](const std::string& why) {
-    return Status(Reason::kConfig, "state-dir", dir + ": " + why);
+    return Status(Reason::kConfig, "state-dir", "--state-dir " + dir + ": " + why);
   };
   std::error_code ec;
   const bool created = std::filesystem::create_directories(dir, ec);
@@ -90,6 +90,10 @@ PolicyConsumer::PolicyConsumer(const ConsumerOptions& o, PolicyStore& store, con
 
 Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, const Log& log,
                               std::unique_ptr<PolicyConsumer>* out) {
+  if (!o.state_dir.empty()) {
+    Status s = prepare_state_dir(o.state_dir);
+    if (!s.ok()) return s;
+  }
   std::unique_ptr<PolicyConsumer> c(new PolicyConsumer(o, store, log));
   if (c->opt_.group_id.empty()) c->opt_.group_id = default_group_id();
   PipelineOptions po = o.pipeline;
@@ -134,6 +138,12 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
     return Status(Reason::kConfig, "consumer", err);
   }
   rd_kafka_poll_set_consumer(c->rk_);
+  // A failure from here on: the handle goes, nothing is committed or written.
+  auto abandon = [&](Status why) {
+    rd_kafka_destroy_flags(c->rk_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    c->rk_ = nullptr;
+    return why;
+  };
 
   if (!o.dlq_topic.empty()) {
     Properties dp;
@@ -150,14 +160,10 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
       self->dirty_ = true;
       delete where;
     });
-    if (!s.ok()) return s;
+    if (!s.ok()) return abandon(s);
   }
 
-  if (!o.state_dir.empty()) {
-    s = prepare_state_dir(o.state_dir);
-    if (!s.ok()) return s;
-    c->restore_snapshot();
-  }
+  if (!o.state_dir.empty()) c->restore_snapshot();
 
   std::vector<std::string> topics = {o.topic};
   if (!o.malicious_topic.empty()) topics.push_back(o.malicious_topic);
@@ -167,7 +173,7 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
       rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk_, list);
     rd_kafka_topic_partition_list_destroy(list);
-    if (e) return Status(Reason::kKafka, "subscribe", rd_kafka_err2str(e));
+    if (e) return abandon(Status(Reason::kKafka, "subscribe", rd_kafka_err2str(e)));
   } else {
     // Broadcast (SPEC §5.6): assign every partition, no group membership, so
     // a restart never waits out a dead predecessor's session.

@@ -91,7 +91,10 @@ struct BadArgs {
 class ProgramErrorTest : public ::testing::TestWithParam<BadArgs> {};
 
 TEST_P(ProgramErrorTest, OneClearLineAndNonZeroExit) {
-  Child c(kConsumerBin, GetParam().args, ::testing::TempDir() + "/err.out");
+  // One output file per case: CTest runs the cases in parallel.
+  Child c(kConsumerBin, GetParam().args,
+          ::testing::TempDir() + "/err-" + std::to_string(GetParam().args.size()) + "-" +
+              std::to_string(std::hash<std::string>()(GetParam().message)) + ".out");
   EXPECT_EQ(c.wait(), 2);
   const std::string out = c.output();
   EXPECT_NE(out.find(GetParam().message), std::string::npos) << out;
@@ -107,7 +110,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadArgs{{"127.0.0.1:1"}, "need BROKERS TOPIC"},
         BadArgs{{"127.0.0.1:1", "t", "--config", "/nonexistent.properties"},
                 "cannot read /nonexistent.properties"},
-        BadArgs{{"127.0.0.1:1", "t", "--stats-interval", "x"}, "--stats-interval needs a number"}));
+        BadArgs{{"127.0.0.1:1", "t", "--stats-interval", "x"}, "--stats-interval needs a number"},
+        BadArgs{{"127.0.0.1:1", "t", "--instance-id", "dp-1"}, "--instance-id needs --shared-group"}));
 
 TEST_F(MockTest, SecretsNeverAppearInErrors) {
   Child c(kConsumerBin, {brokers_, "t", "-X", "sasl.password=hunter2", "-X", "bogus.prop=1"},
@@ -504,6 +508,87 @@ INSTANTIATE_TEST_SUITE_P(
                       RestartCase{"broadcast_state_dir", {}, true, SIGKILL},
                       RestartCase{"broadcast_graceful", {}, true, SIGTERM}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// Issue 10.4: a --state-dir that cannot be used is refused at start, in one
+// line naming the path and the reason (exit 2).
+TEST_F(MockTest, UnusableStateDirExitsTwoAtStart) {
+  const std::string file = tmp("a-file");
+  { std::ofstream(file) << "not a directory"; }
+  for (const std::string& dir : {file, file + "/below"}) {
+    Child c(kConsumerBin, {brokers_, "policy", "--state-dir", dir}, tmp("bad.out"));
+    EXPECT_EQ(c.wait(), 2) << c.output();
+    EXPECT_NE(c.output().find("kafka_consumer: --state-dir " + dir + ": "), std::string::npos)
+        << c.output();
+    EXPECT_EQ(c.output().find("snapshot"), std::string::npos) << "nothing written: " << c.output();
+  }
+}
+
+// Issue 10.4: a snapshot whose offset lies above its partition's end (the
+// topic was deleted and created again; here: a new cluster) is discarded
+// whole, and everything is replayed: nothing of the old state survives.
+TEST_F(MockTest, SnapshotAboveThePartitionEndIsDiscardedWhole) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  produce(brokers_, "policy", "k",
+          {begin("old"), add("old", "old.com"), complete("old", 1), add("x", "x.com")});
+  const std::string dir = tmp("state");
+  std::filesystem::remove_all(dir);
+  const int port = free_port();
+  auto args = [&](const std::string& brokers) {
+    return std::vector<std::string>{brokers,      "policy", "--metrics-port", std::to_string(port),
+                                    "--state-dir", dir,     "--stats-interval", "0"};
+  };
+  {
+    Child c(kConsumerBin, args(brokers_), tmp("run1.out"));
+    ASSERT_TRUE(wait_until([&] { return lookup_action(port, "x", "x.com") == "blacklist"; }))
+        << c.output();
+    c.signal(SIGTERM);
+    ASSERT_EQ(c.wait(), 0) << c.output();
+  }
+  std::unique_ptr<kafka::MockCluster> fresh;
+  ASSERT_TRUE(kafka::MockCluster::create(1, &fresh).ok());
+  ASSERT_TRUE(fresh->create_topic("policy", 1).ok());
+  produce(fresh->bootstraps(), "policy", "k", {begin("new"), add("new", "new.com"), complete("new", 1)});
+  Child c(kConsumerBin, args(fresh->bootstraps()), tmp("run2.out"));
+  ASSERT_TRUE(wait_until([&] { return lookup_action(port, "new", "new.com") == "blacklist"; }))
+      << c.output();
+  EXPECT_EQ(lookup_action(port, "old", "old.com"), "none") << "old state survived";
+  EXPECT_EQ(lookup_action(port, "x", "x.com"), "none");
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(), 0);
+  const std::string out = c.output();
+  EXPECT_NE(out.find("snapshot discarded, full replay instead: its offset 4 of policy/0 is above "
+                     "the partition's end 3"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("policy/0 (from the beginning)"), std::string::npos) << out;
+}
+
+// Issue 10.1: broadcast shape, a topic that appears after the start is
+// picked up within the metadata refresh interval. (The mock creates unknown
+// topics on demand: it is made to answer "unknown topic" until it exists.)
+TEST_F(MockTest, BroadcastPicksUpATopicCreatedLater) {
+  ASSERT_TRUE(cluster_->create_topic("late", 2).ok());
+  rd_kafka_mock_topic_set_error(cluster_->handle(), "late",
+                                RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  const int port = free_port();
+  Child c(kConsumerBin,
+          {brokers_, "late", "--metrics-port", std::to_string(port), "--stats-interval", "0", "-X",
+           "topic.metadata.refresh.interval.ms=1000"},
+          tmp("late.out"));
+  ASSERT_TRUE(wait_until([&] { return c.output().find("topic late has no partitions") !=
+                                      std::string::npos; }))
+      << c.output();
+  int st = 0;
+  http_get(port, "/readyz", &st);
+  EXPECT_EQ(st, 503) << "ready with nothing to read";
+  rd_kafka_mock_topic_set_error(cluster_->handle(), "late", RD_KAFKA_RESP_ERR_NO_ERROR);
+  produce(brokers_, "late", "g", {begin("g"), add("g", "g.com"), complete("g", 1)});
+  ASSERT_TRUE(wait_until([&] { return lookup_action(port, "g", "g.com") == "blacklist"; }))
+      << c.output();
+  EXPECT_NE(c.output().find("assigned 2 partitions"), std::string::npos) << c.output();
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(), 0);
+}
 
 // Issue 13.7: an instance whose assignment is empty (an eager rebalance
 // revoked everything; the partition went to the other member) is not ready:
