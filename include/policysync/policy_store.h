@@ -84,8 +84,10 @@ class PolicyStore {
 
   // Writer side, one thread at a time (the control thread). Never waits for
   // readers, except for one grace period when a new pattern database needs a
-  // larger Hyperscan scratch than any before it.
-  ApplyOutcome apply(const Message& msg);
+  // larger Hyperscan scratch than any before it. `origin` names where the
+  // message came from (the consumer passes "topic/partition@offset"); a
+  // SYNC_COMPLETE records it in the generation it publishes (Reader::version).
+  ApplyOutcome apply(const Message& msg, std::string_view origin = {});
 
   // Writer side. An invalid message named `group_id` (SPEC §6): if the group
   // has an open sync it becomes aborted (its remaining messages are dropped

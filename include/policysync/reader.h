@@ -52,6 +52,16 @@ class GroupRef {
   const detail::Group* g_ = nullptr;
 };
 
+// Which sync a group's active policy came from (Envoy's version_info).
+// The views point into RCU-protected memory: valid until the reader's next
+// quiescent state.
+struct GroupVersion {
+  std::string_view group;
+  uint64_t generation = 0;     // syncs completed; 0 = none yet
+  std::string_view origin;     // the SYNC_COMPLETE's "topic/partition@offset"
+  int64_t synced_unix_ms = 0;  // when it was applied (0 = never)
+};
+
 class Reader {
  public:
   // Registers the calling thread (online). May allocate (Hyperscan scratch).
@@ -78,6 +88,21 @@ class Reader {
   Verdict lookup(GroupRef group, std::string_view qname) const;
   Verdict lookup(std::string_view group_id, std::string_view qname) const;
 
+  // Reader side, wait-free; registered threads only. The group's current
+  // generation (an empty GroupVersion for an unknown group).
+  GroupVersion version(GroupRef group) const;
+
+  // Reader side, wait-free (bounded by `limit` slots); registered threads
+  // only. Visits up to `limit` groups from `cursor` (0 to start) in table
+  // order; returns the cursor to continue from, 0 once every group was seen.
+  // A group added or a directory grown between calls may be missed or seen
+  // twice (monitoring, not a snapshot).
+  template <typename Fn>
+  uint64_t for_each_group(uint64_t cursor, size_t limit, Fn&& fn) const {
+    return scan_groups(cursor, limit, &fn,
+                       [](void* f, const GroupVersion& v) { (*static_cast<Fn*>(f))(v); });
+  }
+
   // Reader side, wait-free; registered worker threads only. n lookups in one
   // group, with memory prefetched across the burst (best at n = 16..64).
   void lookup_batch(GroupRef group, const std::string_view* qnames, size_t n, Verdict* out) const;
@@ -91,6 +116,8 @@ class Reader {
     const detail::PatternSet* patterns = nullptr;
   };
   void refresh_scratch();
+  uint64_t scan_groups(uint64_t cursor, size_t limit, void* ctx,
+                       void (*fn)(void*, const GroupVersion&)) const;
   Tables load(const detail::Group* g) const;
   Verdict resolve(const Tables& t, const detail::PreparedQuery& q) const;
   Verdict resolve_prefetched(const Tables& t, const detail::PreparedQuery& q) const;

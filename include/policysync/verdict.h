@@ -34,6 +34,10 @@ struct Verdict {
   // The matching rule's domain (without "*." for kWildcard). Points into
   // RCU-protected memory: valid until the reader's next quiescent state.
   std::string_view rule;
+  // The group's policy generation the answer came from: syncs completed for
+  // the group when it was published (0: no sync yet, or unknown group).
+  // Reader::version() tells which SYNC_COMPLETE made it.
+  uint64_t generation = 0;
 };
 
 }  // namespace policysync

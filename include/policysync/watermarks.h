@@ -15,6 +15,7 @@
 //   wm.safe({"policy", 0});                    // 10, not 12
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -76,6 +77,9 @@ class Watermarks {
     int64_t begin;
   };
   std::vector<OpenSync> open_list() const;
+  // How long the oldest open sync has been open (zero if none). O(open syncs).
+  std::chrono::steady_clock::duration oldest_open_age(
+      std::chrono::steady_clock::time_point now) const;
 
  private:
   struct Part {
@@ -85,6 +89,7 @@ class Watermarks {
   struct Open {
     TopicPartition tp;
     int64_t begin;
+    std::chrono::steady_clock::time_point since;  // when its BEGIN_SYNC was read
   };
   std::map<TopicPartition, Part> parts_;
   std::map<std::string, Open, std::less<>> open_;  // by group

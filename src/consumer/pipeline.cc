@@ -62,7 +62,8 @@ HandleResult Pipeline::handle(const TopicPartition& tp, int64_t offset, const vo
     return r;
   }
   const Message& m = msg_;
-  ApplyOutcome o = store_.apply(m);
+  ApplyOutcome o = m.type == MessageType::kSyncComplete ? store_.apply(m, coordinates(tp, offset))
+                                                        : store_.apply(m);
   HandleResult r;
   switch (o.result) {
     case ApplyResult::kRejected:

@@ -154,6 +154,9 @@ Status parse_body(const std::string& bytes, Staged* st) {
   for (uint32_t i = 0; i < groups && in.ok; ++i) {
     StagedGroup g;
     g.id = in.str16();
+    g.generation = in.get<uint64_t>();
+    g.origin = in.str16();
+    g.synced_unix_ms = in.get<int64_t>();
     if (!get_entries(in, &g.active)) return corrupt("malformed group " + g.id);
     const uint8_t flags = in.get<uint8_t>();
     if (flags & ~(kFlagPending | kFlagAborted | kFlagOverLimit))
@@ -220,6 +223,9 @@ struct SnapshotCodec {
     dir->for_each([&](std::string_view, uint64_t, unsigned, Group* g) {
       o.str16(g->id);
       const Policy* p = g->active.load(std::memory_order_relaxed);
+      o.put<uint64_t>(p->generation);
+      o.str16(std::string_view(p->origin).substr(0, 255));
+      o.put<int64_t>(p->synced_unix_ms);
       put_table(o, *p->table.load(std::memory_order_relaxed), g->patterns);
       const detail::Pending* pend = g->pending.get();
       o.put<uint8_t>(pend ? kFlagPending | (pend->aborted ? kFlagAborted : 0) |
@@ -303,7 +309,11 @@ struct SnapshotCodec {
         o = store->apply(entry_message(g.id, e));
         if (o.result != ApplyResult::kBuffered) return failed("group " + g.id, o);
       }
+      // The generation keeps its number, origin and time (SyncStamp).
+      const detail::SyncStamp stamp{g.generation, g.origin, g.synced_unix_ms};
+      store->state_->restore_stamp = &stamp;
       o = store->apply(c);
+      store->state_->restore_stamp = nullptr;
       if (o.result != ApplyResult::kSyncCompleted) return failed("group " + g.id, o);
       if (!g.has_pending) continue;
       Group* grp = find(store, g.id);
@@ -417,7 +427,8 @@ std::string canonical_dump(const std::string& bytes) {
                     "@" + std::to_string(o.begin));
   for (const auto& e : st.malicious) lines.push_back("malicious " + entry(e));
   for (const auto& g : st.groups) {
-    lines.push_back("group " + g.id);
+    lines.push_back("group " + g.id + " generation=" + std::to_string(g.generation) +
+                    (g.origin.empty() ? "" : " origin=" + g.origin));
     for (const auto& e : g.active) lines.push_back("active " + g.id + " " + entry(e));
     if (g.has_pending)
       lines.push_back("pending " + g.id + (g.aborted ? " aborted" : "") +

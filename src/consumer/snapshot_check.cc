@@ -96,6 +96,8 @@ Status check(const Staged& st, const StoreLimits& lim) {
   for (const Group& g : st.groups) {
     if (Status v = check_group_id(g.id); !v.ok()) return bad("group: " + v.to_string());
     if (!groups.emplace(g.id, &g).second) return bad("group " + g.id + " twice");
+    if (!g.origin.empty() && !check_group_id(g.origin).ok())  // printable, <= 255 bytes
+      return bad("group " + g.id + ": unprintable origin");
     if (g.active.size() > lim.max_entries_per_group || g.pending.size() > lim.max_entries_per_group)
       return bad("group " + g.id + " holds more entries than --max-entries-per-group");
     if (!g.has_pending && (g.aborted || g.over_limit || g.adds || !g.pending.empty()))

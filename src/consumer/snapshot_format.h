@@ -6,7 +6,8 @@
 //       u32 holds, each: i64 offset, str16 reason
 //   u32 open syncs, each: str16 group, str16 topic, i32 partition, i64 begin
 //   entries (malicious table)
-//   u32 groups, each: str16 id, entries (active),
+//   u32 groups, each: str16 id, u64 generation, str16 origin, i64 synced
+//       (unix ms), entries (active),
 //       u8 flags (1 = pending, 2 = aborted, 4 = over the open-sync limit),
 //       if pending: u64 adds, entries (pending)
 //   entries = u32 n, each: u8 kind (0 plain, 1 wildcard, 2 pattern),
@@ -35,6 +36,9 @@ struct Entry {
 
 struct Group {
   std::string id;
+  uint64_t generation = 0;  // of the active policy (Reader::version)
+  std::string origin;
+  int64_t synced_unix_ms = 0;
   std::vector<Entry> active;
   bool has_pending = false;
   bool aborted = false;

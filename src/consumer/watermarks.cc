@@ -28,11 +28,12 @@ void Watermarks::consumed(const TopicPartition& tp, int64_t offset) {
 }
 
 void Watermarks::sync_opened(const TopicPartition& tp, std::string_view group, int64_t offset) {
+  const auto now = std::chrono::steady_clock::now();
   auto it = open_.find(group);
   if (it == open_.end())
-    open_.emplace(std::string(group), Open{tp, offset});
+    open_.emplace(std::string(group), Open{tp, offset, now});
   else
-    it->second = Open{tp, offset};
+    it->second = Open{tp, offset, now};
 }
 
 void Watermarks::sync_closed(std::string_view group) {
@@ -79,6 +80,13 @@ int64_t Watermarks::safe(const TopicPartition& tp) const {
   for (const auto& [group, open] : open_)
     if (open.tp == tp) w = std::min(w, open.begin);
   return w;
+}
+
+std::chrono::steady_clock::duration Watermarks::oldest_open_age(
+    std::chrono::steady_clock::time_point now) const {
+  std::chrono::steady_clock::duration oldest{0};
+  for (const auto& [group, open] : open_) oldest = std::max(oldest, now - open.since);
+  return oldest;
 }
 
 std::vector<TopicPartition> Watermarks::partitions() const {

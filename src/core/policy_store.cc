@@ -289,11 +289,10 @@ struct PolicyStoreOps {
       g->pending->aborted = g->pending->over_limit = true;
       bump(s.counters_.rejected_by_limit);
       bump(s.counters_.syncs_aborted);
-      return outcome(
-          ApplyResult::kRejected,
-          Status(Reason::kLimitExceeded, "group_id",
-                 "open syncs limit " + std::to_string(s.limits_.max_open_syncs) +
-                     " reached; the sync is dropped until its SYNC_COMPLETE"));
+      return outcome(ApplyResult::kRejected,
+                     Status(Reason::kLimitExceeded, "group_id",
+                            "open syncs limit " + std::to_string(s.limits_.max_open_syncs) +
+                                " reached; the sync is dropped until its SYNC_COMPLETE"));
     }
     g->pending = std::make_unique<Pending>(active_size(g));
     ++st.open_syncs;
@@ -304,7 +303,7 @@ struct PolicyStoreOps {
     return outcome(ApplyResult::kSyncOpened);
   }
 
-  ApplyOutcome sync_complete(const Message& m) {
+  ApplyOutcome sync_complete(const Message& m, std::string_view origin) {
     Group* g = find(m.group_id);
     if (!g || !g->pending) {
       bump(s.counters_.complete_without_begin);
@@ -327,6 +326,17 @@ struct PolicyStoreOps {
     }
     const size_t entries = p->table->size() + p->patterns.size();
     auto* fresh = new Policy(p->table.release(), set.release());
+    if (const detail::SyncStamp* r = st.restore_stamp) {
+      fresh->generation = r->generation;
+      fresh->origin.assign(r->origin);
+      fresh->synced_unix_ms = r->synced_unix_ms;
+    } else {
+      fresh->generation = g->active.load(std::memory_order_relaxed)->generation + 1;
+      fresh->origin.assign(origin);
+      fresh->synced_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+    }
     // The swap (SPEC §3): one release store, pairing with the readers'
     // acquire load of Group::active. The old generation is freed on the
     // call_rcu thread after a grace period; the writer does not wait.
@@ -369,7 +379,7 @@ PolicyStore::~PolicyStore() {
   hs_free_scratch(st.writer_scratch);
 }
 
-ApplyOutcome PolicyStore::apply(const Message& m) {
+ApplyOutcome PolicyStore::apply(const Message& m, std::string_view origin) {
   PolicyStoreOps ops{*this, *state_};
   detail::StoreState& st = *state_;
   switch (m.type) {
@@ -381,7 +391,7 @@ ApplyOutcome PolicyStore::apply(const Message& m) {
       return ops.remove_domain(m);
     case MessageType::kSyncComplete: {
       const auto t0 = std::chrono::steady_clock::now();
-      ApplyOutcome o = ops.sync_complete(m);
+      ApplyOutcome o = ops.sync_complete(m, origin);
       if (o.result == ApplyResult::kSyncCompleted)
         counters_.last_swap_ns.store(
             static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -184,6 +184,22 @@ class RcuTable {
     return t;
   }
 
+  // Reader side, wait-free. Visits the live records in slots [from, from +
+  // max): fn(key, value). Returns the slot after the last one looked at
+  // (capacity() once the end is reached).
+  template <typename Fn>
+  size_t scan(size_t from, size_t max, Fn&& fn) const {
+    size_t i = from;
+    for (; i < cap_ && i - from < max; ++i) {
+      // Acquire pairs with put_slot()'s release store, as in find().
+      const uint64_t s = slots_[i].load(std::memory_order_acquire);
+      if (s == kEmpty || s == kTomb) continue;
+      Record r(reinterpret_cast<const char*>(s & kPtrMask));
+      fn(r.key(), r.value());
+    }
+    return i;
+  }
+
   // Writer side. Visits every live record: fn(key, hash, kind, value).
   template <typename Fn>
   void for_each(Fn&& fn) const {
@@ -259,7 +275,7 @@ class RcuTable {
     const size_t need = record_size(key.size());
     if (chunks_.empty() || chunk_used_ + need > chunk_cap_) {
       chunk_cap_ = chunks_.empty() ? chunk_size_ : kMinChunk * 4;
-      if (chunk_cap_ < need) chunk_cap_ = need;  // never write past a chunk
+      if (chunk_cap_ < need) chunk_cap_ = need;        // never write past a chunk
       chunks_.push_back(big_alloc<char>(chunk_cap_));  // 16-byte aligned at least
       arena_bytes_ += chunk_cap_;
       chunk_used_ = 0;

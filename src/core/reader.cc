@@ -193,7 +193,31 @@ Verdict Reader::resolve_prefetched(const Tables& t, const detail::PreparedQuery&
 Verdict Reader::lookup(GroupRef group, std::string_view qname) const {
   detail::PreparedQuery q;
   if (!q.prepare(qname)) return invalid_query();
-  return resolve(load(group.g_), q);
+  const Tables t = load(group.g_);
+  Verdict v = resolve(t, q);
+  v.generation = t.pol ? t.pol->generation : 0;
+  return v;
+}
+
+GroupVersion Reader::version(GroupRef group) const {
+  GroupVersion v;
+  if (!group) return v;
+  // Acquire pairs with the writer's release store of Group::active.
+  const Policy* p = group.g_->active.load(std::memory_order_acquire);
+  v.group = group.g_->id;
+  v.generation = p->generation;
+  v.origin = p->origin;
+  v.synced_unix_ms = p->synced_unix_ms;
+  return v;
+}
+
+uint64_t Reader::scan_groups(uint64_t cursor, size_t limit, void* ctx,
+                             void (*fn)(void*, const GroupVersion&)) const {
+  // Acquire pairs with the writer's release store of a rebuilt directory.
+  const GroupDir* dir = store_.state_->groups.load(std::memory_order_acquire);
+  const size_t next =
+      dir->scan(cursor, limit, [&](std::string_view, Group* g) { fn(ctx, version(GroupRef(g))); });
+  return next >= dir->capacity() ? 0 : next;
 }
 
 Verdict Reader::lookup(std::string_view group_id, std::string_view qname) const {
@@ -209,14 +233,17 @@ void Reader::lookup_batch(GroupRef group, const std::string_view* qnames, size_t
   constexpr size_t kChunk = 16;
   detail::PreparedQuery qs[kChunk];
   const Tables t = load(group.g_);
+  const uint64_t generation = t.pol ? t.pol->generation : 0;
   for (size_t base = 0; base < n; base += kChunk) {
     const size_t m = n - base < kChunk ? n - base : kChunk;
     for (size_t i = 0; i < m; ++i)
       if (qs[i].prepare(qnames[base + i])) prefetch_filters(t.mal, t.tab, qs[i]);
     for (size_t i = 0; i < m; ++i)
       if (qs[i].n >= 0) prefetch_slots(t.mal, t.tab, qs[i]);
-    for (size_t i = 0; i < m; ++i)
+    for (size_t i = 0; i < m; ++i) {
       out[base + i] = qs[i].n < 0 ? invalid_query() : resolve_prefetched(t, qs[i]);
+      out[base + i].generation = generation;
+    }
   }
 }
 

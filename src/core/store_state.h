@@ -31,6 +31,12 @@ inline constexpr unsigned kWildcardKind = 1;  // "*.example.com", stored as "exa
 struct Policy {
   std::atomic<RuleTable*> table;
   std::atomic<const PatternSet*> patterns;
+  // Which sync made this generation (immutable once published; readers may
+  // read them): the group's syncs completed so far, the SYNC_COMPLETE's
+  // origin as the writer named it (e.g. "policy/0@42"), and when.
+  uint64_t generation = 0;
+  std::string origin;
+  int64_t synced_unix_ms = 0;
   Policy(RuleTable* t, const PatternSet* p) : table(t), patterns(p) {}
   ~Policy() {
     delete table.load(std::memory_order_relaxed);
@@ -77,6 +83,14 @@ struct ScratchProto {
   ~ScratchProto() { hs_free_scratch(scratch); }
 };
 
+// A generation's provenance, given by the snapshot loader so that a restored
+// generation keeps its number, origin and time.
+struct SyncStamp {
+  uint64_t generation;
+  std::string_view origin;
+  int64_t synced_unix_ms;
+};
+
 struct StoreState {
   // Published pointers: release stores by the writer pair with acquire loads
   // in lookups (a reader that sees a table sees its slots initialised).
@@ -88,6 +102,7 @@ struct StoreState {
   std::atomic<uint64_t> scratch_epoch{0};
   // Writer-only.
   hs_scratch_t* writer_scratch = nullptr;
+  const SyncStamp* restore_stamp = nullptr;  // set only around a restored SYNC_COMPLETE
   size_t group_count = 0;
   size_t open_syncs = 0;
 };

@@ -2,6 +2,10 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
 #include <vector>
 
 #include "policysync/domain_name.h"
@@ -39,7 +43,51 @@ std::string verdict_json(std::string_view group, std::string_view domain, const 
          ",\"port_mask\":" + std::to_string(v.port_mask) +
          ",\"confidence\":" + std::to_string(v.confidence) +
          ",\"source\":" + json_string(match_source_name(v.source)) +
-         ",\"rule\":" + (v.source == MatchSource::kNone ? "null" : json_string(rule)) + "}";
+         ",\"rule\":" + (v.source == MatchSource::kNone ? "null" : json_string(rule)) +
+         ",\"generation\":" + std::to_string(v.generation) + "}";
+}
+
+std::string group_version_json(const GroupVersion& v) {
+  std::string out = "{\"group\":" + json_string(v.group) +
+                    ",\"generation\":" + std::to_string(v.generation) + ",\"last_sync\":";
+  if (v.generation == 0) return out + "null}";
+  char when[32] = "";
+  const time_t secs = static_cast<time_t>(v.synced_unix_ms / 1000);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return out + "{\"origin\":" + json_string(v.origin) + ",\"time\":" + json_string(when) + "}}";
+}
+
+std::string group_age_metrics(const PolicyStore& store, int64_t now_unix_ms) {
+  static constexpr std::pair<const char*, int64_t> kAges[] = {
+      {"1h", 3600'000}, {"1d", 86400'000}, {"7d", 7 * 86400'000LL}};
+  uint64_t older[3] = {0, 0, 0}, never = 0;
+  {
+    Reader reader(store);
+    uint64_t cursor = 0;
+    do {
+      cursor = reader.for_each_group(cursor, 4096, [&](const GroupVersion& v) {
+        if (v.generation == 0) {
+          ++never;
+          return;
+        }
+        for (int i = 0; i < 3; ++i) older[i] += now_unix_ms - v.synced_unix_ms > kAges[i].second;
+      });
+      reader.quiescent();  // a million groups never hold a grace period up
+    } while (cursor != 0);
+  }
+  std::string out =
+      "# HELP policysync_groups_synced_before Groups whose last SYNC_COMPLETE is older than "
+      "`age`.\n# TYPE policysync_groups_synced_before gauge\n";
+  for (int i = 0; i < 3; ++i)
+    out += std::string("policysync_groups_synced_before{age=\"") + kAges[i].first + "\"} " +
+           std::to_string(older[i]) + "\n";
+  out +=
+      "# HELP policysync_groups_never_synced Groups without any completed sync.\n"
+      "# TYPE policysync_groups_never_synced gauge\npolicysync_groups_never_synced " +
+      std::to_string(never) + "\n";
+  return out;
 }
 
 Status AdminServer::start(const std::string& bind, int port, AdminHandlers h, const Log& log,
@@ -57,7 +105,43 @@ Status AdminServer::start(const std::string& bind, int port, AdminHandlers h, co
     res.set_content(ready ? "ready\n" : "not ready: catching up\n", "text/plain");
   });
   svr.Get("/metrics", [h](const httplib::Request&, httplib::Response& res) {
-    res.set_content(h.metrics ? h.metrics() : "", "text/plain; version=0.0.4");
+    std::string body = h.metrics ? h.metrics() : "";
+    if (h.store) {
+      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      body += group_age_metrics(*h.store, now);
+    }
+    res.set_content(body, "text/plain; version=0.0.4");
+  });
+  // Every group's policy generation, a page at a time (Envoy's version_info):
+  // /groups?cursor=C&limit=L; "next_cursor" is null on the last page.
+  svr.Get("/groups", [h](const httplib::Request& req, httplib::Response& res) {
+    uint64_t cursor = 0;
+    size_t limit = 100;
+    if (req.has_param("cursor"))
+      cursor = std::strtoull(req.get_param_value("cursor").c_str(), nullptr, 10);
+    if (req.has_param("limit"))
+      limit =
+          std::min<size_t>(1000, std::strtoull(req.get_param_value("limit").c_str(), nullptr, 10));
+    std::string body = "{\"groups\":[";
+    bool first = true;
+    uint64_t next;
+    {
+      Reader reader(*h.store);
+      // Slots, not groups, bound one page: scan until `limit` groups or the end.
+      size_t found = 0;
+      next = cursor;
+      do {
+        next = reader.for_each_group(next, limit - found, [&](const GroupVersion& v) {
+          body += (first ? "" : ",") + group_version_json(v);
+          first = false;
+          ++found;
+        });
+      } while (next != 0 && found < limit);
+    }
+    body += "],\"next_cursor\":" + (next == 0 ? std::string("null") : std::to_string(next)) + "}";
+    res.set_content(body + "\n", "application/json");
   });
   // One domain: a verdict object. Several (domain=a&domain=b...): an array,
   // looked up as one batch, so every verdict comes from one generation of the
@@ -109,7 +193,7 @@ Status AdminServer::start(const std::string& bind, int port, AdminHandlers h, co
   }
   httplib::Server* raw = &svr;
   s->thread_ = std::thread([raw] { raw->listen_after_bind(); });
-  log.info("http: serving /metrics /healthz /readyz /lookup on " + bind + ":" +
+  log.info("http: serving /metrics /healthz /readyz /lookup /groups on " + bind + ":" +
            std::to_string(s->port_));
   *out = std::move(s);
   return Status();

@@ -2,7 +2,8 @@
 //   GET /metrics  Prometheus text: the stats line's figures
 //   GET /healthz  200 while the process serves
 //   GET /readyz   200 only once every assigned partition is caught up (SPEC §5.5)
-//   GET /lookup?group=G&domain=D   the verdict as JSON
+//   GET /lookup?group=G&domain=D   the verdict as JSON, with its policy generation
+//   GET /groups?cursor=C&limit=L    every group's generation and last sync, paginated
 // Bound to 127.0.0.1 by default. Served by two threads of its own; each
 // /lookup registers a Reader for the request.
 //
@@ -18,6 +19,7 @@
 
 #include "policysync/log.h"
 #include "policysync/policy_store.h"
+#include "policysync/reader.h"
 #include "policysync/status.h"
 #include "policysync/verdict.h"
 
@@ -51,5 +53,12 @@ class AdminServer {
 // The /lookup body: {"group":..,"domain":..,"action":..,"category":..,
 // "port_mask":..,"confidence":..,"source":..,"rule":..}.
 std::string verdict_json(std::string_view group, std::string_view domain, const Verdict& v);
+
+// One /groups entry: {"group":..,"generation":..,"last_sync":{"origin":..,"time":..}|null}.
+std::string group_version_json(const GroupVersion& v);
+
+// /metrics aggregates over every group that stay a few lines with a million
+// groups: how many last synced over 1 h / 1 d / 7 d ago, how many never.
+std::string group_age_metrics(const PolicyStore& store, int64_t now_unix_ms);
 
 }  // namespace policysync

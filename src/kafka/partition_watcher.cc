@@ -11,8 +11,8 @@ constexpr int kRequestTimeoutMs = 1000;
 constexpr int kRetryMs = 1000;
 }  // namespace
 
-PartitionWatcher::PartitionWatcher(rd_kafka_t* rk, std::vector<std::string> topics,
-                                   int interval_ms, bool first_watermarks)
+PartitionWatcher::PartitionWatcher(rd_kafka_t* rk, std::vector<std::string> topics, int interval_ms,
+                                   bool first_watermarks)
     : rk_(rk),
       topics_(std::move(topics)),
       interval_ms_(interval_ms),

@@ -1,6 +1,5 @@
 #include "kafka/policy_consumer.h"
 
-#include <simdjson.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -109,8 +108,6 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "true"},  // readiness: a partition is caught up at EOF
   };
-  if (o.stats_interval_s > 0)
-    props.emplace_back("statistics.interval.ms", std::to_string(o.stats_interval_s * 1000));
   if (!o.instance_id.empty()) {
     if (!o.shared_group)
       return Status(Reason::kConfig, "instance-id",
@@ -130,7 +127,6 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
   rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);  // always registered (seed)
   rd_kafka_conf_set_error_cb(conf, error_cb);
   rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
-  rd_kafka_conf_set_stats_cb(conf, stats_cb);
   char err[512];
   c->rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
   if (!c->rk_) {
@@ -177,15 +173,16 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
   } else {
     // Broadcast (SPEC §5.6): assign every partition, no group membership, so
     // a restart never waits out a dead predecessor's session.
-    c->watcher_ = std::make_unique<PartitionWatcher>(c->rk_, topics, refresh_ms,
-                                                     c->gauges_.restored.load());
+    c->watcher_ =
+        std::make_unique<PartitionWatcher>(c->rk_, topics, refresh_ms, c->gauges_.restored.load());
   }
   log.info("consumer started: brokers=" + o.brokers + " topic=" + o.topic +
            (o.malicious_topic.empty() ? "" : " malicious_topic=" + o.malicious_topic) +
            " group.id=" + c->opt_.group_id +
-           (o.shared_group ? " shape=sharded" + (o.instance_id.empty() ? std::string()
-                                                                      : " group.instance.id=" + o.instance_id)
-                           : " shape=broadcast"));
+           (o.shared_group
+                ? " shape=sharded" + (o.instance_id.empty() ? std::string()
+                                                            : " group.instance.id=" + o.instance_id)
+                : " shape=broadcast"));
   c->last_commit_ = c->last_stats_ = c->last_gauges_ = c->last_snapshot_ = Clock::now();
   *out = std::move(c);
   return Status();
@@ -211,29 +208,6 @@ void PolicyConsumer::error_cb(rd_kafka_t* rk, int err, const char* reason, void*
   // Transient (broker down, connection refused, all brokers down): librdkafka
   // retries; workers keep answering from the current tables.
   self->log_.warn(std::string("kafka: ") + rd_kafka_err2name(e) + ": " + (reason ? reason : ""));
-}
-
-int PolicyConsumer::stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
-  auto* self = static_cast<PolicyConsumer*>(opaque);
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(json, len).get(doc)) return 0;
-  simdjson::dom::object topics;
-  if (doc["topics"].get_object().get(topics)) return 0;
-  std::map<std::string, int64_t> lag;
-  for (auto [tname, tval] : topics) {
-    simdjson::dom::object parts;
-    if (tval["partitions"].get_object().get(parts)) continue;
-    for (auto [pname, pval] : parts) {
-      if (pname == "-1") continue;  // the internal UA partition
-      int64_t l;
-      if (pval["consumer_lag"].get_int64().get(l) || l < 0) continue;
-      lag[std::string(tname) + "/" + std::string(pname)] = l;
-    }
-  }
-  std::lock_guard<std::mutex> g(self->lag_mu_);
-  self->lag_ = std::move(lag);
-  return 0;  // librdkafka frees json
 }
 
 void PolicyConsumer::rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -391,6 +365,8 @@ void PolicyConsumer::update_readiness() {
     malicious_topic = malicious_topic || tp.topic == opt_.malicious_topic;
   }
   ready = ready && policy_topic && malicious_topic;
+  // Exact gauges at the moment readiness turns true (not up to a second old).
+  if (ready && !gauges_.ready.load(std::memory_order_relaxed)) update_gauges();
   const bool was = gauges_.ready.exchange(ready, std::memory_order_acq_rel);
   if (ready && !was && !ever_ready_) {
     ever_ready_ = true;
@@ -406,6 +382,13 @@ void PolicyConsumer::handle(rd_kafka_message_t* m) {
   if (m->err) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       TopicPartition tp{rd_kafka_topic_name(m->rkt), m->partition};
+      // An empty partition read to its end: its watermark is that end, so it
+      // is committed too and Kafka's consumer-groups tool lists it (in the
+      // broadcast shape the tool shows committed partitions only).
+      if (wm_.next_offset(tp) < 0 && m->offset >= 0 && caught_up_.count(tp)) {
+        wm_.assign(tp, m->offset);
+        dirty_ = true;
+      }
       auto it = caught_up_.find(tp);
       if (it != caught_up_.end() && !it->second) {
         it->second = true;
@@ -446,6 +429,7 @@ void PolicyConsumer::handle(rd_kafka_message_t* m) {
     }
   }
   if (r.commit) snapshot_due_ = true;
+  unsnapshotted_ = true;
   if (r.commit) {
     // SPEC §5.2: commit at SYNC_COMPLETE, synchronously. While replaying a
     // backlog (not ready yet) at most every 200 ms: a restart replays from the
@@ -560,6 +544,25 @@ void PolicyConsumer::update_gauges() {
   gauges_.entries.store(store_.total_entries(), std::memory_order_relaxed);
   gauges_.malicious.store(store_.malicious_entries(), std::memory_order_relaxed);
   gauges_.open_syncs.store(store_.open_syncs(), std::memory_order_relaxed);
+  gauges_.oldest_open_sync_ms.store(
+      static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(wm_.oldest_open_age(Clock::now()))
+              .count()),
+      std::memory_order_relaxed);
+  // Lag from what the consumer already knows: each partition's end as its
+  // last fetch saw it (a cached value: no request) less the next offset.
+  std::map<std::string, int64_t> lag;
+  for (const auto& [tp, done] : caught_up_) {
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_get_watermark_offsets(rk_, tp.topic.c_str(), tp.partition, &lo, &hi) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        hi < 0)
+      continue;
+    const int64_t next = wm_.next_offset(tp);
+    lag[tp_name(tp)] = std::max<int64_t>(0, hi - (next >= 0 ? next : lo));
+  }
+  std::lock_guard<std::mutex> g(lag_mu_);
+  lag_ = std::move(lag);
 }
 
 void PolicyConsumer::periodic() {
@@ -575,7 +578,9 @@ void PolicyConsumer::periodic() {
   if (dirty_ && now - last_commit_ >= std::chrono::milliseconds(opt_.idle_commit_ms))
     commit(assigned_partitions());
   // Debounced: at most one snapshot per snapshot_interval_s, after a sync.
-  if (snapshot_due_ && !opt_.state_dir.empty() &&
+  // Also once caught up and idle with changes not yet in a snapshot
+  // (immediate operations, an open sync), so a restart replays little.
+  if ((snapshot_due_ || (unsnapshotted_ && idle_)) && !opt_.state_dir.empty() &&
       now - last_snapshot_ >= std::chrono::seconds(opt_.snapshot_interval_s))
     write_snapshot(/*wait=*/false);
   if (opt_.stats_interval_s > 0 &&
@@ -587,7 +592,9 @@ void PolicyConsumer::periodic() {
 }
 
 Status PolicyConsumer::poll_once(int timeout_ms) {
-  if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, timeout_ms)) {
+  rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, timeout_ms);
+  idle_ = m == nullptr;
+  if (m) {
     handle(m);
     rd_kafka_message_destroy(m);
   }
@@ -680,8 +687,9 @@ void PolicyConsumer::close_consumer(Clock::time_point deadline, bool broker_answ
   // At least half a second for a clean termination, whatever is left.
   const auto until = std::max(deadline, Clock::now() + std::chrono::milliseconds(500));
   if (!done->cv.wait_until(g, until, [&] { return done->done; }))
-    log_.warn("librdkafka still shutting down (requests to an unreachable broker in flight); "
-              "not waiting for it");
+    log_.warn(
+        "librdkafka still shutting down (requests to an unreachable broker in flight); "
+        "not waiting for it");
 }
 
 void PolicyConsumer::restore_snapshot() {
@@ -726,8 +734,8 @@ int64_t PolicyConsumer::start_offset(const TopicPartition& tp,
         }
   }
   if (!known)  // sharded: inside the rebalance callback, so briefly
-    known = rd_kafka_query_watermark_offsets(rk_, tp.topic.c_str(), tp.partition, &lo, &hi,
-                                             1000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    known = rd_kafka_query_watermark_offsets(rk_, tp.topic.c_str(), tp.partition, &lo, &hi, 1000) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR;
   if (known && next < lo) {
     // Retention deleted what the snapshot needs: replay what is left.
     log_.warn("snapshot offset " + std::to_string(next) + " of " + tp_name(tp) +
@@ -739,7 +747,7 @@ int64_t PolicyConsumer::start_offset(const TopicPartition& tp,
 }
 
 void PolicyConsumer::write_snapshot(bool wait) {
-  snapshot_due_ = false;
+  snapshot_due_ = unsnapshotted_ = false;
   last_snapshot_ = Clock::now();
   // Encoding reads the writer's view, so it runs here, between messages;
   // the file write and its fsyncs run on a thread of their own.
@@ -857,9 +865,15 @@ std::string PolicyConsumer::metrics_text() const {
          "Grace period + queueing of the last reclaimed table.");
   out += "policysync_last_reclaim_delay_seconds " +
          std::to_string(static_cast<double>(PolicyStore::last_reclaim_delay_ns()) / 1e9) + "\n";
-  metric("policysync_commits_total", "counter", "Synchronous offset commits.");
+  metric("policysync_commits_total", "counter", "Offset commits confirmed by the broker.");
   line("policysync_commits_total", ld(gauges_.commits));
+  metric("policysync_commit_failures_total", "counter",
+         "Offset commits failed or not confirmed in time (retried at the next commit point).");
   line("policysync_commit_failures_total", ld(gauges_.commit_failures));
+  metric("policysync_oldest_open_sync_age_seconds", "gauge",
+         "How long the oldest open sync has waited for its SYNC_COMPLETE (0: none open).");
+  out += "policysync_oldest_open_sync_age_seconds " +
+         std::to_string(static_cast<double>(ld(gauges_.oldest_open_sync_ms)) / 1e3) + "\n";
   metric("policysync_assigned_partitions", "gauge", "Partitions this instance owns.");
   line("policysync_assigned_partitions", ld(gauges_.assigned));
   metric("policysync_snapshots_total", "counter", "Snapshots written / failed.");
@@ -868,7 +882,7 @@ std::string PolicyConsumer::metrics_text() const {
   metric("policysync_ready", "gauge", "1 once every assigned partition is caught up (SPEC 5.5).");
   line("policysync_ready", ready() ? 1 : 0);
   metric("policysync_partition_lag", "gauge",
-         "Consumer lag per partition (librdkafka statistics).");
+         "Messages between the next offset to apply and the partition's end, per partition.");
   for (const auto& [name, l] : lag()) {
     const size_t slash = name.rfind('/');
     out += "policysync_partition_lag{topic=\"" + name.substr(0, slash) + "\",partition=\"" +

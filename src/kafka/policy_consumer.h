@@ -56,7 +56,7 @@ struct ConsumerOptions {
   std::string group_id;  // default: policysync-<hostname>
   bool shared_group = false;
   std::string instance_id;  // sharded shape: group.instance.id (static membership)
-  Properties properties;        // -X and --config, in order; they win over defaults
+  Properties properties;    // -X and --config, in order; they win over defaults
   PipelineOptions pipeline;
   std::string dlq_topic;      // optional: copies of invalid messages
   int stats_interval_s = 30;  // 0: no stats line
@@ -80,6 +80,7 @@ struct ConsumerGauges {
   std::atomic<uint64_t> entries{0};
   std::atomic<uint64_t> malicious{0};
   std::atomic<uint64_t> open_syncs{0};
+  std::atomic<uint64_t> oldest_open_sync_ms{0};
   std::atomic<uint64_t> assigned{0};
   std::atomic<uint64_t> commits{0};
   std::atomic<uint64_t> commit_failures{0};
@@ -110,7 +111,8 @@ class PolicyConsumer {
   const ConsumerGauges& gauges() const { return gauges_; }
   const PipelineCounters& counters() const { return pipeline_->counters(); }
   const StoreCounters& store_counters() const { return store_.counters(); }
-  // Per-partition lag from librdkafka's statistics, "topic/partition" -> lag.
+  // Per-partition lag, "topic/partition" -> messages behind the partition's
+  // end as last fetched (refreshed every second on the control thread).
   std::map<std::string, int64_t> lag() const;
   // The stats line (also logged every stats_interval_s).
   std::string stats_line() const;
@@ -129,7 +131,6 @@ class PolicyConsumer {
   static void commit_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                         rd_kafka_topic_partition_list_t* offsets, void* opaque);
   void commit_done(rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t* offsets);
-  static int stats_cb(rd_kafka_t* rk, char* json, size_t len, void* opaque);
   void log_error(const char* what, rd_kafka_error_t* e);  // and destroys e
   void on_assign(rd_kafka_topic_partition_list_t* parts);
   void on_revoke(rd_kafka_topic_partition_list_t* parts, bool lost);
@@ -175,16 +176,18 @@ class PolicyConsumer {
   bool closed_ = false;
   bool closing_ = false;  // inside close(): the final revocation is not news
   bool ever_ready_ = false;
-  std::map<TopicPartition, bool> caught_up_;  // assigned partitions
-  std::map<TopicPartition, int64_t> committed_;   // confirmed by the broker
-  std::map<TopicPartition, int64_t> requested_;   // sent, confirmed or not
-  uint64_t commit_results_ = 0;                   // commit_done() calls
+  std::map<TopicPartition, bool> caught_up_;     // assigned partitions
+  std::map<TopicPartition, int64_t> committed_;  // confirmed by the broker
+  std::map<TopicPartition, int64_t> requested_;  // sent, confirmed or not
+  uint64_t commit_results_ = 0;                  // commit_done() calls
   bool last_commit_ok_ = true;
   mutable std::mutex lag_mu_;
   std::map<std::string, int64_t> lag_;  // guarded by lag_mu_
   std::chrono::steady_clock::time_point last_commit_, last_stats_, last_gauges_;
-  bool dirty_ = false;  // consumed since the last commit
-  bool snapshot_due_ = false;
+  bool dirty_ = false;          // consumed since the last commit
+  bool snapshot_due_ = false;   // a sync completed since the last snapshot
+  bool unsnapshotted_ = false;  // anything applied since the last snapshot
+  bool idle_ = false;           // the last poll found no record
   std::chrono::steady_clock::time_point last_snapshot_;
   std::thread snapshot_writer_;  // writes the previous snapshot's bytes
   // Last record's partition, cached to avoid a string per message.

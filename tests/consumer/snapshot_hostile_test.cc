@@ -67,7 +67,8 @@ Body prefix(uint32_t groups, int64_t next = 10, std::vector<int64_t> holds = {})
 // A group with one active plain entry and no open sync.
 Body& group(Body& b, const std::string& id, const std::string& name = "ok.test", uint8_t kind = 0,
             uint8_t action = 1) {
-  b.str16(id).put<uint32_t>(1).entry(kind, name, action);
+  b.str16(id).put<uint64_t>(1).str16("policy/0@2").put<int64_t>(0);  // generation, origin, time
+  b.put<uint32_t>(1).entry(kind, name, action);
   return b.put<uint8_t>(0);
 }
 
@@ -193,10 +194,19 @@ INSTANTIATE_TEST_SUITE_P(
                   return group(b, "g").file();
                 },
                 "without its pending state"},
+        Hostile{"unprintable_origin",
+                [] {
+                  Body b = prefix(1);
+                  b.str16("g").put<uint64_t>(1).str16("p/0@1\x07").put<int64_t>(0);
+                  b.put<uint32_t>(0).put<uint8_t>(0);
+                  return b.file();
+                },
+                "origin"},
         Hostile{"unknown_flags",
                 [] {
                   Body b = prefix(1);
-                  b.str16("g").put<uint32_t>(0).put<uint8_t>(0x80);
+                  b.str16("g").put<uint64_t>(0).str16("").put<int64_t>(0);
+                  b.put<uint32_t>(0).put<uint8_t>(0x80);
                   return b.file();
                 },
                 "flags"}),

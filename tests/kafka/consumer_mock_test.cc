@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "kafka/mock_cluster.h"
 #include "kafka/policy_consumer.h"
 #include "kafka_test_util.h"
+#include "policysync/message_parser.h"
 #include "policysync/reader.h"
 #include "policysync/snapshot.h"
 
@@ -111,7 +114,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadArgs{{"127.0.0.1:1", "t", "--config", "/nonexistent.properties"},
                 "cannot read /nonexistent.properties"},
         BadArgs{{"127.0.0.1:1", "t", "--stats-interval", "x"}, "--stats-interval needs a number"},
-        BadArgs{{"127.0.0.1:1", "t", "--instance-id", "dp-1"}, "--instance-id needs --shared-group"}));
+        BadArgs{{"127.0.0.1:1", "t", "--instance-id", "dp-1"},
+                "--instance-id needs --shared-group"}));
 
 TEST_F(MockTest, SecretsNeverAppearInErrors) {
   Child c(kConsumerBin, {brokers_, "t", "-X", "sasl.password=hunter2", "-X", "bogus.prop=1"},
@@ -463,8 +467,9 @@ TEST_P(RestartTest, ReadyWithinSecondsAfterRestart) {
   produce(brokers_, "policy", "a", {begin("a"), add("a", "a1.com"), complete("a", 1)});
   produce(brokers_, "policy", "b", {begin("b"), add("b", "b1.com"), complete("b", 1)});
   const int port = free_port();
-  std::vector<std::string> args = {brokers_, "policy", "--group", "restart", "--metrics-port",
-                                   std::to_string(port), "--stats-interval", "0"};
+  std::vector<std::string> args = {
+      brokers_,           "policy", "--group", "restart", "--metrics-port", std::to_string(port),
+      "--stats-interval", "0"};
   args.insert(args.end(), rc.extra.begin(), rc.extra.end());
   const std::string dir = tmp("state");
   std::filesystem::remove_all(dir);
@@ -488,9 +493,9 @@ TEST_P(RestartTest, ReadyWithinSecondsAfterRestart) {
   // The default session timeout is 45 s: ready within 5 s means nobody
   // waited for the first instance's session to expire.
   ASSERT_TRUE(wait_until(ready, std::chrono::seconds(5))) << second.output();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - t0)
-                      .count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   std::printf("time to ready after %s + restart (%s): %lld ms\n", strsignal(rc.signal), rc.name,
               static_cast<long long>(ms));
   EXPECT_EQ(lookup_action(port, "a", "a1.com"), "blacklist");
@@ -499,15 +504,14 @@ TEST_P(RestartTest, ReadyWithinSecondsAfterRestart) {
   EXPECT_EQ(second.wait(), 0) << second.output();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, RestartTest,
-    // The sharded shape with static membership is tested on the real broker
-    // only: librdkafka 2.0.2's mock coordinator never re-admits a static
-    // member that restarts (tried: not assigned after 60 s).
-    ::testing::Values(RestartCase{"broadcast", {}, false, SIGKILL},
-                      RestartCase{"broadcast_state_dir", {}, true, SIGKILL},
-                      RestartCase{"broadcast_graceful", {}, true, SIGTERM}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Shapes, RestartTest,
+                         // The sharded shape with static membership is tested on the real broker
+                         // only: librdkafka 2.0.2's mock coordinator never re-admits a static
+                         // member that restarts (tried: not assigned after 60 s).
+                         ::testing::Values(RestartCase{"broadcast", {}, false, SIGKILL},
+                                           RestartCase{"broadcast_state_dir", {}, true, SIGKILL},
+                                           RestartCase{"broadcast_graceful", {}, true, SIGTERM}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 // Issue 10.4: a --state-dir that cannot be used is refused at start, in one
 // line naming the path and the reason (exit 2).
@@ -534,8 +538,9 @@ TEST_F(MockTest, SnapshotAboveThePartitionEndIsDiscardedWhole) {
   std::filesystem::remove_all(dir);
   const int port = free_port();
   auto args = [&](const std::string& brokers) {
-    return std::vector<std::string>{brokers,      "policy", "--metrics-port", std::to_string(port),
-                                    "--state-dir", dir,     "--stats-interval", "0"};
+    return std::vector<std::string>{
+        brokers,       "policy", "--metrics-port",   std::to_string(port),
+        "--state-dir", dir,      "--stats-interval", "0"};
   };
   {
     Child c(kConsumerBin, args(brokers_), tmp("run1.out"));
@@ -547,7 +552,8 @@ TEST_F(MockTest, SnapshotAboveThePartitionEndIsDiscardedWhole) {
   std::unique_ptr<kafka::MockCluster> fresh;
   ASSERT_TRUE(kafka::MockCluster::create(1, &fresh).ok());
   ASSERT_TRUE(fresh->create_topic("policy", 1).ok());
-  produce(fresh->bootstraps(), "policy", "k", {begin("new"), add("new", "new.com"), complete("new", 1)});
+  produce(fresh->bootstraps(), "policy", "k",
+          {begin("new"), add("new", "new.com"), complete("new", 1)});
   Child c(kConsumerBin, args(fresh->bootstraps()), tmp("run2.out"));
   ASSERT_TRUE(wait_until([&] { return lookup_action(port, "new", "new.com") == "blacklist"; }))
       << c.output();
@@ -575,9 +581,9 @@ TEST_F(MockTest, BroadcastPicksUpATopicCreatedLater) {
           {brokers_, "late", "--metrics-port", std::to_string(port), "--stats-interval", "0", "-X",
            "topic.metadata.refresh.interval.ms=1000"},
           tmp("late.out"));
-  ASSERT_TRUE(wait_until([&] { return c.output().find("topic late has no partitions") !=
-                                      std::string::npos; }))
-      << c.output();
+  ASSERT_TRUE(wait_until([&] {
+    return c.output().find("topic late has no partitions") != std::string::npos;
+  })) << c.output();
   int st = 0;
   http_get(port, "/readyz", &st);
   EXPECT_EQ(st, 503) << "ready with nothing to read";
@@ -797,13 +803,78 @@ TEST_F(MockTest, ReadinessMetricsAndLookupOverHttp) {
   EXPECT_NE(body.find(R"("rule":"example.com")"), std::string::npos) << body;
   http_get(http->port(), "/lookup?group=g&domain=bad..name", &status);
   EXPECT_EQ(status, 400);
-  ASSERT_TRUE(pump({&a}, [&] { return a.consumer->gauges().entries.load() == 1; }));
+  // Issue 10.5: exact the moment readiness turns true (no refresh waited for).
   const std::string metrics = http_get(http->port(), "/metrics");
-  for (const char* m : {"policysync_messages_consumed_total 3", "policysync_ready 1",
-                        "policysync_syncs_total{result=\"completed\"} 1", "policysync_entries 1",
-                        "policysync_messages_applied_total{type=\"ADD_DOMAIN\"} 1"})
+  for (const char* m :
+       {"policysync_messages_consumed_total 3", "policysync_ready 1",
+        "policysync_syncs_total{result=\"completed\"} 1", "policysync_entries 1",
+        "policysync_groups 1", "policysync_messages_applied_total{type=\"ADD_DOMAIN\"} 1",
+        "policysync_partition_lag{topic=\"policy\",partition=\"0\"} 0",
+        "policysync_groups_synced_before{age=\"1h\"} 0", "policysync_groups_never_synced 0",
+        "policysync_oldest_open_sync_age_seconds 0"})
     EXPECT_NE(metrics.find(m), std::string::npos) << m << "\n" << metrics;
+  // Every metric has HELP and TYPE.
+  std::set<std::string> typed, helped;
+  std::istringstream lines(metrics);
+  for (std::string l; std::getline(lines, l);) {
+    if (l.rfind("# TYPE ", 0) == 0) typed.insert(l.substr(7, l.find(' ', 7) - 7));
+    if (l.rfind("# HELP ", 0) == 0) helped.insert(l.substr(7, l.find(' ', 7) - 7));
+    if (l.empty() || l[0] == '#') continue;
+    const std::string name = l.substr(0, l.find_first_of("{ "));
+    EXPECT_TRUE(typed.count(name)) << "no TYPE before " << l;
+    EXPECT_TRUE(helped.count(name)) << "no HELP before " << l;
+  }
   EXPECT_TRUE(a.logged("ready: 1 partitions caught up"));
+  // Issue 10.5: which policy answers: the verdict's generation, /groups.
+  EXPECT_NE(body.find(R"("generation":1)"), std::string::npos) << body;
+  const std::string groups = http_get(http->port(), "/groups");
+  EXPECT_NE(
+      groups.find(R"({"group":"g","generation":1,"last_sync":{"origin":"policy/0@2","time":")"),
+      std::string::npos)
+      << groups;
+  EXPECT_NE(groups.find(R"("next_cursor":null)"), std::string::npos) << groups;
+}
+
+// Issue 10.5: /groups pages through every group, each once.
+TEST_F(MockTest, GroupsEndpointPagesThroughEveryGroup) {
+  PolicyStore store;
+  MessageParser parser;
+  for (int i = 0; i < 250; ++i) {
+    Message m;
+    const std::string g = "g" + std::to_string(i);
+    for (const std::string& json :
+         {begin(g), add(g, g + ".test"), complete(g, 1), begin(g), complete(g, 0)}) {
+      ASSERT_TRUE(parser.parse(json.data(), json.size(), &m).ok());
+      (void)store.apply(m, "policy/0@" + std::to_string(i));
+    }
+  }
+  AdminHandlers h;
+  h.store = &store;
+  Log quiet([](LogLevel, std::string_view) {});
+  std::unique_ptr<AdminServer> http;
+  ASSERT_TRUE(AdminServer::start("127.0.0.1", 0, h, quiet, &http).ok());
+  std::set<std::string> seen;
+  std::string cursor = "0";
+  int pages = 0;
+  while (cursor != "null") {
+    const std::string body = http_get(http->port(), "/groups?limit=40&cursor=" + cursor);
+    ++pages;
+    int on_page = 0;
+    for (size_t at = body.find(R"({"group":")"); at != std::string::npos;
+         at = body.find(R"({"group":")", at + 1)) {
+      const std::string g = body.substr(at + 10, body.find('"', at + 10) - at - 10);
+      EXPECT_TRUE(seen.insert(g).second) << g << " twice";
+      ++on_page;
+      EXPECT_NE(body.find(R"("generation":2,"last_sync":{"origin":"policy/0@)", at),
+                std::string::npos);
+    }
+    EXPECT_LE(on_page, 40);
+    const size_t c = body.find(R"("next_cursor":)");
+    ASSERT_NE(c, std::string::npos) << body;
+    cursor = body.substr(c + 14, body.find('}', c) - c - 14);
+    ASSERT_LT(pages, 100) << "no end";
+  }
+  EXPECT_EQ(seen.size(), 250u);
 }
 
 }  // namespace

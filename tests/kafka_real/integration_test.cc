@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <set>
@@ -146,10 +147,8 @@ TEST(RealBrokerTest, KilledAtRandomPointsTwentyTimesEndsInTheUninterruptedState)
     chunks.push_back(std::move(chunk));
   }
   const int port = free_port();
-  // Static membership: a restarted instance takes its partitions back at once.
-  const auto args =
-      consumer_args("stream", "stream-dp", port,
-                    {"-X", "group.instance.id=stream-dp-1", "-X", "session.timeout.ms=10000"});
+  // Default settings, broadcast shape: no group membership to wait for.
+  const auto args = consumer_args("stream", "stream-dp", port);
   std::atomic<bool> done{false};
   std::atomic<int> partial{0}, checks{0};
   // A checker: every group's names in one /lookup (one batch, one generation):
@@ -278,6 +277,110 @@ TEST(RealBrokerTest, BrokerStoppedThirtySecondsMidStream) {
   EXPECT_EQ(c.wait(), 0) << c.output();
 }
 
+// Issue 10: after SIGKILL (or SIGTERM) and a restart, with default session
+// timeouts (45 s), an instance is ready within seconds: the broadcast shape
+// has no membership to wait for; the sharded shape with static membership
+// gets its partitions straight back.
+struct RestartCase {
+  const char* name;
+  std::vector<std::string> extra;
+  bool state_dir;
+  int signal;
+};
+
+class RestartTest : public ::testing::TestWithParam<RestartCase> {};
+
+TEST_P(RestartTest, ReadyWithinSecondsAfterRestart) {
+  const RestartCase& rc = GetParam();
+  const std::string topic = std::string("restart-") + rc.name;
+  create_topic(topic, 3);
+  std::vector<std::pair<std::string, std::string>> msgs;
+  for (int i = 0; i < 6; ++i) {
+    const std::string g = "grp" + std::to_string(i);
+    msgs.insert(msgs.end(), {{g, begin(g)}, {g, add(g, g + ".test")}, {g, complete(g, 1)}});
+  }
+  kcat_produce(topic, msgs);
+  const int port = free_port();
+  auto args = consumer_args(topic, topic + "-dp", port, rc.extra);
+  const std::string dir = tmp(std::string("state-") + rc.name);
+  sh("rm -rf '" + dir + "'");
+  if (rc.state_dir) {
+    args.push_back("--state-dir");
+    args.push_back(dir);  // does not exist yet: created
+  }
+  {
+    Child first(kBin, args, tmp(std::string(rc.name) + "-1.out"));
+    ASSERT_TRUE(wait_until([&] { return ready(port); }, std::chrono::seconds(60)))
+        << first.output();
+    first.signal(rc.signal);
+    first.wait();
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  Child second(kBin, args, tmp(std::string(rc.name) + "-2.out"));
+  // The default session timeout is 45 s: ready within 5 s means nobody
+  // waited for the first instance's session to expire.
+  ASSERT_TRUE(wait_until([&] { return ready(port); }, std::chrono::seconds(5))) << second.output();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::printf("time to ready after %s + restart (%s, real broker): %lld ms\n", strsignal(rc.signal),
+              rc.name, static_cast<long long>(ms));
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(lookup_action(port, "grp" + std::to_string(i), "grp" + std::to_string(i) + ".test"),
+              "blacklist");
+  second.signal(SIGTERM);
+  EXPECT_EQ(second.wait(), 0) << second.output();
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, RestartTest,
+                         ::testing::Values(RestartCase{"broadcast", {}, false, SIGKILL},
+                                           RestartCase{"broadcast_state_dir", {}, true, SIGKILL},
+                                           RestartCase{"sharded_static",
+                                                       {"--shared-group", "--instance-id", "dp-1"},
+                                                       false,
+                                                       SIGKILL},
+                                           RestartCase{"broadcast_graceful", {}, true, SIGTERM},
+                                           RestartCase{"sharded_static_graceful",
+                                                       {"--shared-group", "--instance-id", "dp-2"},
+                                                       false,
+                                                       SIGTERM}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// Issue 13.3: SIGTERM while the broker is stopped exits 0 within 5 s and
+// writes the final snapshot.
+TEST(RealBrokerTest, SigtermWithTheBrokerStoppedExitsPromptly) {
+  create_topic("stopped", 1);
+  kcat_produce("stopped", {{"g", begin("g")},
+                           {"g", add("g", "g.test")},
+                           {"g", complete("g", 1)},
+                           {"h", add("h", "h.test")}});
+  const int port = free_port();
+  const std::string dir = tmp("stopped-state");
+  sh("rm -rf '" + dir + "'");
+  Child c(kBin, consumer_args("stopped", "stopped-dp", port, {"--state-dir", dir}),
+          tmp("stopped.out"));
+  ASSERT_TRUE(wait_until([&] { return lookup_action(port, "h", "h.test") == "blacklist"; }))
+      << c.output();
+  const Broker& b = Broker::get();
+  int st = 0;
+  sh(b.script() + " stop " + b.dir, &st);
+  ASSERT_EQ(st, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  c.signal(SIGTERM);
+  const bool exited = wait_until([&] { return !c.running(); }, std::chrono::seconds(5));
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  sh(b.script() + " restart " + b.dir, &st);  // for the tests that follow
+  ASSERT_TRUE(exited) << "still running 5 s after SIGTERM\n" << c.output();
+  std::printf("exit after SIGTERM with the broker stopped: %lld ms\n", static_cast<long long>(ms));
+  EXPECT_EQ(c.wait(), 0) << c.output();
+  EXPECT_NE(sh("'" + std::string(POLICYCTL_BIN) + "' snapshot-info '" + dir + "/policy.snapshot'")
+                .find("next=4"),
+            std::string::npos);
+  ASSERT_EQ(st, 0);
+}
+
 // 4. Two consumers share a group (the sharded shape).
 class SharedGroupTest : public ::testing::TestWithParam<const char*> {};
 
@@ -295,7 +398,7 @@ TEST_P(SharedGroupTest, GracefulCloseHandsOverWithinSecondsAndKillWithinSessionT
   kcat_produce(topic, msgs);
   const int pa = free_port(), pb = free_port();
   const std::vector<std::string> common = {
-      "-X", std::string("partition.assignment.strategy=") + GetParam(), "-X",
+      "--shared-group", "-X", std::string("partition.assignment.strategy=") + GetParam(), "-X",
       "session.timeout.ms=45000"};
   Child a(kBin, consumer_args(topic, group, pa, common), tmp("a.out"));
   auto b = std::make_unique<Child>(kBin, consumer_args(topic, group, pb, common), tmp("b.out"));
@@ -319,9 +422,10 @@ TEST_P(SharedGroupTest, GracefulCloseHandsOverWithinSecondsAndKillWithinSessionT
   // 10 s) session times out.
   b = std::make_unique<Child>(
       kBin,
-      consumer_args(topic, group, pb,
-                    {"-X", std::string("partition.assignment.strategy=") + GetParam(), "-X",
-                     "session.timeout.ms=10000"}),
+      consumer_args(
+          topic, group, pb,
+          {"--shared-group", "-X", std::string("partition.assignment.strategy=") + GetParam(), "-X",
+           "session.timeout.ms=10000"}),
       tmp("b2.out"));
   ASSERT_TRUE(
       wait_until([&] { return metric(pb, "policysync_assigned_partitions") == 2 && ready(pb); },
@@ -475,10 +579,8 @@ TEST(RealBrokerTest, RestartFromSnapshotAfterKill) {
   const std::string dir = tmp("state");
   sh("rm -rf '" + dir + "' && mkdir -p '" + dir + "'");
   const int port = free_port();
-  const auto args =
-      consumer_args("snapped", "snapped-dp", port,
-                    {"--state-dir", dir, "--snapshot-interval", "0", "-X",
-                     "group.instance.id=snapped-1", "-X", "session.timeout.ms=10000"});
+  const auto args = consumer_args("snapped", "snapped-dp", port,
+                                  {"--state-dir", dir, "--snapshot-interval", "0"});
   {
     Child c(kBin, args, tmp("run1.out"));
     ASSERT_TRUE(wait_until([&] {
@@ -513,9 +615,7 @@ TEST(RealBrokerTest, SnapshotBelowTheLogStartFallsBackToReplay) {
   const std::string dir = tmp("state");
   sh("rm -rf '" + dir + "' && mkdir -p '" + dir + "'");
   const int port = free_port();
-  const auto args = consumer_args(
-      "retained", "retained-dp", port,
-      {"--state-dir", dir, "-X", "group.instance.id=retained-1", "-X", "session.timeout.ms=10000"});
+  const auto args = consumer_args("retained", "retained-dp", port, {"--state-dir", dir});
   {
     Child c(kBin, args, tmp("run1.out"));
     ASSERT_TRUE(wait_until([&] { return ready(port); })) << c.output();
