@@ -11,9 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "kafka/mock_cluster.h"
-#include "kafka/policy_consumer.h"
-#include "kafka/producer.h"
+#include "policysync/consumer.h"
+#include "policysync/embedded_cluster.h"
 #include "policysync/reader.h"
 
 namespace policysync::apps {
@@ -39,10 +38,10 @@ std::string upper(std::string s) {
 }
 
 // Polls until `done()` or the deadline; false on timeout or a fatal error.
-bool poll_until(kafka::PolicyConsumer& c, const std::function<bool()>& done, int seconds) {
+bool poll_until(Consumer& c, const std::function<bool()>& done, int seconds) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (!done()) {
-    Status s = c.poll_once(50);
+    Status s = c.poll(std::chrono::milliseconds(50));
     if (!s.ok()) {
       std::fprintf(stderr, "demo: %s\n", s.to_string().c_str());
       return false;
@@ -93,15 +92,15 @@ struct PartialCounter {
 int run_demo(bool verbose) {
   std::printf("=== Module 20: Kafka Consumer (Policy Sync) ===\n");
   std::fflush(stdout);
-  std::unique_ptr<kafka::MockCluster> cluster;
-  Status s = kafka::MockCluster::create(1, &cluster);
+  std::unique_ptr<EmbeddedCluster> cluster;
+  Status s = EmbeddedCluster::create(&cluster);
   if (s.ok()) s = cluster->create_topic(kTopic, 1);
   if (!s.ok()) {
     std::fprintf(stderr, "demo: embedded cluster: %s\n", s.to_string().c_str());
     return 1;
   }
-  std::unique_ptr<kafka::Producer> producer;
-  s = kafka::Producer::create(cluster->bootstraps(), {}, &producer);
+  std::unique_ptr<Publisher> producer;
+  s = Publisher::create(cluster->bootstraps(), {}, &producer);
   if (!s.ok()) {
     std::fprintf(stderr, "demo: producer: %s\n", s.to_string().c_str());
     return 1;
@@ -123,7 +122,7 @@ int run_demo(bool verbose) {
     s = producer->send(kTopic, m.find("group_id") != std::string::npos ? g : "", m);
     if (!s.ok()) break;
   }
-  if (s.ok()) s = producer->flush(10000);
+  if (s.ok()) s = producer->flush(std::chrono::seconds(10));
   if (!s.ok()) {
     std::fprintf(stderr, "demo: publish: %s\n", s.to_string().c_str());
     return 1;
@@ -142,14 +141,15 @@ int run_demo(bool verbose) {
       },
       LogLevel::kTrace);
   PolicyStore store;
-  kafka::ConsumerOptions opt;
+  ConsumerOptions opt;
+  opt.log = &log;
   opt.brokers = cluster->bootstraps();
   opt.topic = kTopic;
   opt.group_id = "policysync-demo";
   opt.stats_interval_s = 0;
   opt.properties = {{"session.timeout.ms", "6000"}, {"log_level", "3"}};
-  std::unique_ptr<kafka::PolicyConsumer> consumer;
-  s = kafka::PolicyConsumer::create(opt, store, log, &consumer);
+  std::unique_ptr<Consumer> consumer;
+  s = Consumer::create(opt, store, &consumer);
   if (!s.ok()) {
     std::fprintf(stderr, "demo: consumer: %s\n", s.to_string().c_str());
     return 1;
@@ -208,7 +208,7 @@ int run_demo(bool verbose) {
       msgs.push_back(R"({"type":"SYNC_COMPLETE","group_id":")" + run.group + R"(","count":)" +
                      std::to_string(kProtocolEntries) + "}");
     for (const std::string& m : msgs) (void)producer->send(kTopic, run.group, m);
-    s = producer->flush(10000);
+    s = producer->flush(std::chrono::seconds(10));
     if (!s.ok()) {
       std::fprintf(stderr, "demo: publish: %s\n", s.to_string().c_str());
       return 1;

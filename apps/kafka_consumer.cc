@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "demo.h"
-#include "http/admin_server.h"
-#include "kafka/policy_consumer.h"
+#include "policysync/admin_server.h"
+#include "policysync/consumer.h"
 #include "workers.h"
 
 namespace {
@@ -88,7 +88,7 @@ bool parse_size(const char* s, size_t* out) {
 int main(int argc, char** argv) {
   using namespace policysync;
   std::vector<std::string> positional;
-  kafka::ConsumerOptions opt;
+  ConsumerOptions opt;
   StoreLimits limits;
   std::string metrics_bind = "127.0.0.1", queries_file, worker_group = "enterprise_a";
   int metrics_port = -1, workers = 0;
@@ -122,11 +122,11 @@ int main(int argc, char** argv) {
       verbose = true;
     } else if (a == "-X") {
       if (!next(&v)) return fail("-X needs key=value");
-      Status s = kafka::parse_property(v, &opt.properties);
+      Status s = parse_property(v, &opt.properties);
       if (!s.ok()) return fail(s.detail());
     } else if (a == "--config") {
       if (!next(&v)) return fail("--config needs a file");
-      Status s = kafka::read_property_file(v, &opt.properties);
+      Status s = read_property_file(v, &opt.properties);
       if (!s.ok()) return fail(s.detail());
     } else if (a == "--group") {
       if (!next(&opt.group_id)) return fail("--group needs an id");
@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
     } else if (a == "--on-invalid") {
       if (!next(&v) || (v != "abort" && v != "skip"))
         return fail("--on-invalid takes abort or skip");
-      opt.pipeline.skip_invalid = v == "skip";
+      opt.skip_invalid = v == "skip";
     } else if (a == "--dlq-topic") {
       if (!next(&opt.dlq_topic)) return fail("--dlq-topic needs a topic");
     } else if (a == "--max-message-bytes" || a == "--max-entries-per-group" ||
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
                a == "--snapshot-interval") {
       if (!next(&v) || !parse_size(v.c_str(), &n)) return fail(a + " needs a number");
       if (a == "--max-message-bytes")
-        opt.pipeline.parser.max_message_bytes = n;
+        opt.max_message_bytes = n;
       else if (a == "--max-entries-per-group")
         limits.max_entries_per_group = n;
       else if (a == "--max-groups")
@@ -206,14 +206,15 @@ int main(int argc, char** argv) {
     if (queries.empty()) return fail(error);
     pool = std::make_unique<apps::Workers>(store, workers, std::move(queries));
   }
-  std::unique_ptr<kafka::PolicyConsumer> consumer;
-  Status s = kafka::PolicyConsumer::create(opt, store, log, &consumer);
+  opt.log = &log;
+  std::unique_ptr<Consumer> consumer;
+  Status s = Consumer::create(opt, store, &consumer);
   if (!s.ok()) return fail(s.detail().empty() ? s.to_string() : s.detail());
 
   std::unique_ptr<AdminServer> http;
   if (metrics_port >= 0) {
     AdminHandlers h;
-    kafka::PolicyConsumer* c = consumer.get();
+    Consumer* c = consumer.get();
     h.ready = [c] { return c->ready(); };
     h.metrics = [c] { return c->metrics_text(); };
     h.store = &store;
@@ -224,7 +225,7 @@ int main(int argc, char** argv) {
   uint64_t last_lookups = 0;
   auto last = std::chrono::steady_clock::now();
   while (!g_stop.load()) {
-    s = consumer->poll_once(100);
+    s = consumer->poll(std::chrono::milliseconds(100));
     if (!s.ok()) break;
     if (pool && opt.stats_interval_s > 0 &&
         std::chrono::steady_clock::now() - last >= std::chrono::seconds(opt.stats_interval_s)) {

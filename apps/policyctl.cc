@@ -11,12 +11,15 @@
 #include <string>
 #include <vector>
 
-#include "kafka/producer.h"
+#include "policysync/consumer.h"
 #include "policysync/domain_name.h"
+#include "policysync/embedded_cluster.h"
 #include "policysync/message.h"
 #include "policysync/snapshot.h"
 
 namespace {
+
+using Properties = std::vector<std::pair<std::string, std::string>>;
 
 const char kUsage[] =
     "usage: policyctl [-X key=value]... [--config FILE] COMMAND ARGS\n"
@@ -43,7 +46,7 @@ std::string group_of(const std::string& json) {
   return std::string(g);
 }
 
-int publish_sync(const policysync::kafka::Properties& props, const std::vector<std::string>& a) {
+int publish_sync(const Properties& props, const std::vector<std::string>& a) {
   if (a.size() != 4) return fail("publish-sync needs BROKERS TOPIC GROUP FILE");
   const std::string &brokers = a[0], &topic = a[1], &group = a[2], &file = a[3];
   std::ifstream in(file);
@@ -73,8 +76,8 @@ int publish_sync(const policysync::kafka::Properties& props, const std::vector<s
     adds.push_back(R"({"type":"ADD_DOMAIN","group_id":")" + group + R"(","domain":")" + f[0] +
                    R"(","action":")" + f[1] + R"(","category":)" + cat + "}");
   }
-  std::unique_ptr<policysync::kafka::Producer> p;
-  policysync::Status s = policysync::kafka::Producer::create(brokers, props, &p);
+  std::unique_ptr<policysync::Publisher> p;
+  policysync::Status s = policysync::Publisher::create(brokers, props, &p);
   if (!s.ok()) return fail(s.detail());
   s = p->send(topic, group, R"({"type":"BEGIN_SYNC","group_id":")" + group + R"("})");
   for (size_t i = 0; s.ok() && i < adds.size(); ++i) s = p->send(topic, group, adds[i]);
@@ -82,20 +85,20 @@ int publish_sync(const policysync::kafka::Properties& props, const std::vector<s
     s = p->send(topic, group,
                 R"({"type":"SYNC_COMPLETE","group_id":")" + group + R"(","count":)" +
                     std::to_string(adds.size()) + "}");
-  if (s.ok()) s = p->flush(60000);
+  if (s.ok()) s = p->flush(std::chrono::seconds(60));
   if (!s.ok()) return fail(s.detail());
   std::printf("published sync of %zu domains for group %s to %s\n", adds.size(), group.c_str(),
               topic.c_str());
   return 0;
 }
 
-int send(const policysync::kafka::Properties& props, const std::vector<std::string>& a) {
+int send(const Properties& props, const std::vector<std::string>& a) {
   if (a.size() < 3) return fail("send needs BROKERS TOPIC JSON...");
-  std::unique_ptr<policysync::kafka::Producer> p;
-  policysync::Status s = policysync::kafka::Producer::create(a[0], props, &p);
+  std::unique_ptr<policysync::Publisher> p;
+  policysync::Status s = policysync::Publisher::create(a[0], props, &p);
   if (!s.ok()) return fail(s.detail());
   for (size_t i = 2; s.ok() && i < a.size(); ++i) s = p->send(a[1], group_of(a[i]), a[i]);
-  if (s.ok()) s = p->flush(60000);
+  if (s.ok()) s = p->flush(std::chrono::seconds(60));
   if (!s.ok()) return fail(s.detail());
   std::printf("sent %zu messages to %s\n", a.size() - 2, a[1].c_str());
   return 0;
@@ -140,7 +143,7 @@ int snapshot_info(const std::vector<std::string>& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  policysync::kafka::Properties props;
+  Properties props;
   int i = 1;
   for (; i < argc; ++i) {
     const std::string a = argv[i];
@@ -148,10 +151,10 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (a == "-X" && i + 1 < argc) {
-      policysync::Status s = policysync::kafka::parse_property(argv[++i], &props);
+      policysync::Status s = policysync::parse_property(argv[++i], &props);
       if (!s.ok()) return fail(s.detail());
     } else if (a == "--config" && i + 1 < argc) {
-      policysync::Status s = policysync::kafka::read_property_file(argv[++i], &props);
+      policysync::Status s = policysync::read_property_file(argv[++i], &props);
       if (!s.ok()) return fail(s.detail());
     } else {
       break;

@@ -603,6 +603,32 @@ Status PolicyConsumer::poll_once(int timeout_ms) {
   return fatal_;
 }
 
+Status PolicyConsumer::poll_for(std::chrono::milliseconds budget) {
+  // Budget 0: a 0.1 ms slice of records already fetched, never a wait.
+  const auto slice = budget.count() > 0 ? std::chrono::duration_cast<Clock::duration>(budget)
+                                        : std::chrono::microseconds(100);
+  const auto deadline = Clock::now() + slice;
+  bool handled = false;
+  for (;;) {
+    int wait_ms = 0;
+    if (!handled && budget.count() > 0) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      wait_ms = static_cast<int>(left > 0 ? left : 0);
+    }
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, wait_ms);
+    if (m == nullptr) break;
+    handle(m);
+    rd_kafka_message_destroy(m);
+    handled = true;
+    if (!fatal_.ok() || Clock::now() >= deadline) break;
+  }
+  idle_ = !handled;
+  if (dlq_) dlq_->poll(0);
+  periodic();
+  return fatal_;
+}
+
 Status PolicyConsumer::run(const std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_relaxed)) {
     Status s = poll_once(100);

@@ -102,6 +102,9 @@ class PolicyConsumer {
   Status run(const std::atomic<bool>& stop);
   // Control thread. One poll of at most `timeout_ms`; a fatal error if any.
   Status poll_once(int timeout_ms);
+  // Control thread. Handles fetched records until `budget` is spent, waiting
+  // for more only within it (Consumer::poll); a fatal error if any.
+  Status poll_for(std::chrono::milliseconds budget);
   // Control thread. Commits the safe watermarks, leaves the group
   // (rd_kafka_consumer_close), destroys the handles. Idempotent.
   void close();

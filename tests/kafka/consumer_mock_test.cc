@@ -15,10 +15,10 @@
 #include <thread>
 #include <vector>
 
-#include "http/admin_server.h"
 #include "kafka/mock_cluster.h"
 #include "kafka/policy_consumer.h"
 #include "kafka_test_util.h"
+#include "policysync/admin_server.h"
 #include "policysync/message_parser.h"
 #include "policysync/reader.h"
 #include "policysync/snapshot.h"

@@ -1,4 +1,4 @@
-#include "http/admin_server.h"
+#include "policysync/admin_server.h"
 
 #include <httplib.h>
 
