@@ -24,10 +24,6 @@
 
 namespace policysync {
 
-namespace detail {
-struct StoreState;
-}
-
 struct StoreLimits {
   size_t max_entries_per_group = 16u << 20;  // active or pending rules of one group
   size_t max_groups = 1u << 20;
@@ -70,9 +66,6 @@ struct StoreCounters {
   std::atomic<uint64_t> scratch_grace_periods{0};  // Hyperscan scratch growths
   std::atomic<uint64_t> last_swap_ns{0};           // the writer's time in the last SYNC_COMPLETE
 };
-
-struct PolicyStoreOps;
-struct SnapshotCodec;
 
 class PolicyStore {
  public:
@@ -125,13 +118,18 @@ class PolicyStore {
   // Time from the last retired table to its free (grace period + queueing).
   static uint64_t last_reclaim_delay_ns();
 
+  // Internal: the library's own access to the private parts (the snapshot
+  // codec's); defined in src/, unusable from outside.
+  struct Access;
+
  private:
+  // Private parts, defined in src/ only: the tables and the writer's operations.
+  struct State;
+  struct Ops;
   friend class Reader;
-  friend struct PolicyStoreOps;
-  friend struct SnapshotCodec;
   StoreLimits limits_;
   StoreCounters counters_;
-  std::unique_ptr<detail::StoreState> state_;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace policysync

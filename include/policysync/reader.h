@@ -17,8 +17,6 @@
 //   }
 #pragma once
 
-#include <hs/hs_runtime.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -27,17 +25,6 @@
 #include "policysync/verdict.h"
 
 namespace policysync {
-
-namespace detail {
-struct Group;
-struct Policy;
-template <typename V, typename H>
-class RcuTable;
-struct RuleValue;
-struct DomainHash;
-class PatternSet;
-struct PreparedQuery;
-}  // namespace detail
 
 // A group found by Reader::find_group(); empty for an unknown group. Valid
 // until the reader's next quiescent state.
@@ -48,8 +35,8 @@ class GroupRef {
 
  private:
   friend class Reader;
-  explicit GroupRef(const detail::Group* g) : g_(g) {}
-  const detail::Group* g_ = nullptr;
+  explicit GroupRef(const void* g) : g_(g) {}
+  const void* g_ = nullptr;  // the store's group record (opaque)
 };
 
 // Which sync a group's active policy came from (Envoy's version_info).
@@ -108,22 +95,13 @@ class Reader {
   void lookup_batch(GroupRef group, const std::string_view* qnames, size_t n, Verdict* out) const;
 
  private:
-  // The pointers one lookup or one batch reads, loaded once.
-  struct Tables {
-    const detail::RcuTable<detail::RuleValue, detail::DomainHash>* mal = nullptr;
-    const detail::Policy* pol = nullptr;
-    const detail::RcuTable<detail::RuleValue, detail::DomainHash>* tab = nullptr;
-    const detail::PatternSet* patterns = nullptr;
-  };
+  struct Ops;  // the lookup steps, defined in src/core/reader.cc
   void refresh_scratch();
   uint64_t scan_groups(uint64_t cursor, size_t limit, void* ctx,
                        void (*fn)(void*, const GroupVersion&)) const;
-  Tables load(const detail::Group* g) const;
-  Verdict resolve(const Tables& t, const detail::PreparedQuery& q) const;
-  Verdict resolve_prefetched(const Tables& t, const detail::PreparedQuery& q) const;
 
   const PolicyStore& store_;
-  hs_scratch_t* scratch_ = nullptr;
+  void* scratch_ = nullptr;  // this thread's Hyperscan scratch (hs_scratch_t)
   uint64_t scratch_epoch_ = 0;
 };
 

@@ -216,7 +216,7 @@ struct SnapshotCodec {
       o.put<int32_t>(s.tp.partition);
       o.put<int64_t>(s.begin);
     }
-    const detail::StoreState& state = *store.state_;
+    const detail::StoreState& state = PolicyStore::Access::state(store);
     put_table(o, *state.malicious.load(std::memory_order_relaxed), {});
     GroupDir* dir = state.groups.load(std::memory_order_relaxed);
     o.put<uint32_t>(static_cast<uint32_t>(dir->size()));
@@ -248,7 +248,7 @@ struct SnapshotCodec {
 
   static Group* find(PolicyStore* store, const std::string& id) {
     const char* rec =
-        store->state_->groups.load(std::memory_order_relaxed)->find_one(id, detail::plain_hash(id));
+        PolicyStore::Access::state(*store).groups.load(std::memory_order_relaxed)->find_one(id, detail::plain_hash(id));
     return rec ? GroupDir::Record(rec).value() : nullptr;
   }
 
@@ -273,7 +273,7 @@ struct SnapshotCodec {
       return s;
     }
     // Restoring is not news: the counters start from zero.
-    StoreCounters& c = store->counters_;
+    StoreCounters& c = PolicyStore::Access::counters(*store);
     for (auto* a : {&c.syncs_completed, &c.syncs_aborted, &c.syncs_restarted, &c.syncs_discarded,
                     &c.complete_without_begin, &c.dropped_in_aborted_sync, &c.rejected_by_limit,
                     &c.rejected_bad_pattern})
@@ -311,9 +311,9 @@ struct SnapshotCodec {
       }
       // The generation keeps its number, origin and time (SyncStamp).
       const detail::SyncStamp stamp{g.generation, g.origin, g.synced_unix_ms};
-      store->state_->restore_stamp = &stamp;
+      PolicyStore::Access::state(*store).restore_stamp = &stamp;
       o = store->apply(c);
-      store->state_->restore_stamp = nullptr;
+      PolicyStore::Access::state(*store).restore_stamp = nullptr;
       if (o.result != ApplyResult::kSyncCompleted) return failed("group " + g.id, o);
       if (!g.has_pending) continue;
       Group* grp = find(store, g.id);

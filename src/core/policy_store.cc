@@ -97,7 +97,7 @@ void upsert_published(std::atomic<Table*>& slot, std::string_view key, uint64_t 
 
 }  // namespace
 
-struct PolicyStoreOps {
+struct PolicyStore::Ops {
   PolicyStore& s;
   detail::StoreState& st;
 
@@ -366,7 +366,7 @@ struct PolicyStoreOps {
 };
 
 PolicyStore::PolicyStore(StoreLimits limits)
-    : limits_(limits), state_(std::make_unique<detail::StoreState>()) {}
+    : limits_(limits), state_(std::make_unique<State>()) {}
 
 PolicyStore::~PolicyStore() {
   rcu::barrier();  // every deferred free has run
@@ -380,7 +380,7 @@ PolicyStore::~PolicyStore() {
 }
 
 ApplyOutcome PolicyStore::apply(const Message& m, std::string_view origin) {
-  PolicyStoreOps ops{*this, *state_};
+  Ops ops{*this, *state_};
   detail::StoreState& st = *state_;
   switch (m.type) {
     case MessageType::kBeginSync:
@@ -428,7 +428,7 @@ ApplyOutcome PolicyStore::apply(const Message& m, std::string_view origin) {
 }
 
 bool PolicyStore::abort_sync(std::string_view group_id) {
-  PolicyStoreOps ops{*this, *state_};
+  Ops ops{*this, *state_};
   Group* g = ops.find(group_id);
   if (!g || !g->pending || g->pending->aborted) return false;
   g->pending->aborted = true;
@@ -440,7 +440,7 @@ bool PolicyStore::abort_sync(std::string_view group_id) {
 }
 
 bool PolicyStore::discard_sync(std::string_view group_id) {
-  PolicyStoreOps ops{*this, *state_};
+  Ops ops{*this, *state_};
   Group* g = ops.find(group_id);
   if (!g || !ops.take_pending(g)) return false;
   bump(counters_.syncs_discarded);
@@ -448,7 +448,7 @@ bool PolicyStore::discard_sync(std::string_view group_id) {
 }
 
 bool PolicyStore::note_invalid_add(std::string_view group_id) {
-  PolicyStoreOps ops{*this, *state_};
+  Ops ops{*this, *state_};
   Group* g = ops.find(group_id);
   if (!g || !g->pending || g->pending->aborted) return false;
   ++g->pending->adds;
@@ -468,7 +468,7 @@ void PolicyStore::clear() {
 }
 
 bool PolicyStore::has_open_sync(std::string_view group_id) const {
-  PolicyStoreOps ops{const_cast<PolicyStore&>(*this), *state_};
+  Ops ops{const_cast<PolicyStore&>(*this), *state_};
   Group* g = ops.find(group_id);
   return g && g->pending;
 }
@@ -477,7 +477,7 @@ size_t PolicyStore::open_syncs() const { return state_->open_syncs; }
 size_t PolicyStore::group_count() const { return state_->group_count; }
 
 size_t PolicyStore::active_entries(std::string_view group_id) const {
-  PolicyStoreOps ops{const_cast<PolicyStore&>(*this), *state_};
+  Ops ops{const_cast<PolicyStore&>(*this), *state_};
   Group* g = ops.find(group_id);
   return g ? ops.active_size(g) : 0;
 }
@@ -487,7 +487,7 @@ size_t PolicyStore::malicious_entries() const {
 }
 
 size_t PolicyStore::total_entries() const {
-  PolicyStoreOps ops{const_cast<PolicyStore&>(*this), *state_};
+  Ops ops{const_cast<PolicyStore&>(*this), *state_};
   size_t total = 0;
   state_->groups.load(std::memory_order_relaxed)
       ->for_each(

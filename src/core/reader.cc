@@ -68,11 +68,11 @@ Reader::Reader(const PolicyStore& store) : store_(store) {
 
 Reader::~Reader() {
   rcu::unregister_reader();
-  hs_free_scratch(scratch_);
+  hs_free_scratch(static_cast<hs_scratch_t*>(scratch_));
 }
 
 void Reader::refresh_scratch() {
-  const detail::StoreState& st = *store_.state_;
+  const detail::StoreState& st = PolicyStore::Access::state(store_);
   // seq_cst: see StoreState::scratch_epoch.
   const uint64_t epoch = st.scratch_epoch.load();
   if (epoch == scratch_epoch_) return;
@@ -86,11 +86,11 @@ void Reader::refresh_scratch() {
     // writer publishes after this grace period, so it is dropped: pattern
     // rules are not consulted (never scanned with a short scratch) until a
     // later quiescent state clones successfully.
-    hs_free_scratch(scratch_);
+    hs_free_scratch(static_cast<hs_scratch_t*>(scratch_));
     scratch_ = nullptr;
     return;
   }
-  hs_free_scratch(scratch_);
+  hs_free_scratch(static_cast<hs_scratch_t*>(scratch_));
   scratch_ = fresh;
   scratch_epoch_ = proto->epoch;
 }
@@ -109,17 +109,34 @@ void Reader::online() {
 
 GroupRef Reader::find_group(std::string_view group_id) const {
   // Acquire pairs with the writer's release store of a rebuilt directory.
-  const GroupDir* dir = store_.state_->groups.load(std::memory_order_acquire);
+  const GroupDir* dir = PolicyStore::Access::state(store_).groups.load(std::memory_order_acquire);
   const char* rec = dir->find_one(group_id, detail::plain_hash(group_id));
   return GroupRef(rec ? GroupDir::Record(rec).value() : nullptr);
 }
 
-Reader::Tables Reader::load(const Group* g) const {
+// The lookup steps; nested in Reader for its private members.
+struct Reader::Ops {
+  // The pointers one lookup or one batch reads, loaded once.
+  struct Tables {
+    const RuleTable* mal = nullptr;
+    const Policy* pol = nullptr;
+    const RuleTable* tab = nullptr;
+    const detail::PatternSet* patterns = nullptr;
+  };
+  static Tables load(const Reader& r, const void* group);
+  static Verdict resolve(const Reader& r, const Tables& t, const detail::PreparedQuery& q);
+  static Verdict resolve_prefetched(const Reader& r, const Tables& t,
+                                    const detail::PreparedQuery& q);
+};
+
+Reader::Ops::Tables Reader::Ops::load(const Reader& r, const void* group) {
+  const Group* g = static_cast<const Group*>(group);
+  const PolicyStore& store_ = r.store_;
   // Acquire loads pair with the writer's release stores of each pointer: a
   // table or policy seen here is fully built. Loaded once per lookup or per
   // batch, so one batch never mixes two generations of a group's policy.
   Tables t;
-  t.mal = store_.state_->malicious.load(std::memory_order_acquire);
+  t.mal = PolicyStore::Access::state(store_).malicious.load(std::memory_order_acquire);
   t.pol = g ? g->active.load(std::memory_order_acquire) : nullptr;
   t.tab = t.pol ? t.pol->table.load(std::memory_order_acquire) : nullptr;
   t.patterns = t.pol ? t.pol->patterns.load(std::memory_order_acquire) : nullptr;
@@ -146,13 +163,16 @@ void prefetch_slots(const RuleTable* mal, const RuleTable* tab, const detail::Pr
 
 }  // namespace
 
-Verdict Reader::resolve(const Tables& t, const detail::PreparedQuery& q) const {
+Verdict Reader::Ops::resolve(const Reader& r, const Tables& t, const detail::PreparedQuery& q) {
   prefetch_filters(t.mal, t.tab, q);
   prefetch_slots(t.mal, t.tab, q);
-  return resolve_prefetched(t, q);
+  return resolve_prefetched(r, t, q);
 }
 
-Verdict Reader::resolve_prefetched(const Tables& t, const detail::PreparedQuery& q) const {
+Verdict Reader::Ops::resolve_prefetched(const Reader& r, const Tables& t,
+                                        const detail::PreparedQuery& q) {
+  const PolicyStore& store_ = r.store_;
+  hs_scratch_t* scratch_ = static_cast<hs_scratch_t*>(r.scratch_);
   const int labels = q.labels;
   // 1. Malicious: the query or any parent, most specific first.
   const uint8_t threshold = store_.limits().malicious_threshold;
@@ -193,8 +213,8 @@ Verdict Reader::resolve_prefetched(const Tables& t, const detail::PreparedQuery&
 Verdict Reader::lookup(GroupRef group, std::string_view qname) const {
   detail::PreparedQuery q;
   if (!q.prepare(qname)) return invalid_query();
-  const Tables t = load(group.g_);
-  Verdict v = resolve(t, q);
+  const Ops::Tables t = Ops::load(*this, group.g_);
+  Verdict v = Ops::resolve(*this, t, q);
   v.generation = t.pol ? t.pol->generation : 0;
   return v;
 }
@@ -203,8 +223,9 @@ GroupVersion Reader::version(GroupRef group) const {
   GroupVersion v;
   if (!group) return v;
   // Acquire pairs with the writer's release store of Group::active.
-  const Policy* p = group.g_->active.load(std::memory_order_acquire);
-  v.group = group.g_->id;
+  const Group* g = static_cast<const Group*>(group.g_);
+  const Policy* p = g->active.load(std::memory_order_acquire);
+  v.group = g->id;
   v.generation = p->generation;
   v.origin = p->origin;
   v.synced_unix_ms = p->synced_unix_ms;
@@ -214,7 +235,7 @@ GroupVersion Reader::version(GroupRef group) const {
 uint64_t Reader::scan_groups(uint64_t cursor, size_t limit, void* ctx,
                              void (*fn)(void*, const GroupVersion&)) const {
   // Acquire pairs with the writer's release store of a rebuilt directory.
-  const GroupDir* dir = store_.state_->groups.load(std::memory_order_acquire);
+  const GroupDir* dir = PolicyStore::Access::state(store_).groups.load(std::memory_order_acquire);
   const size_t next =
       dir->scan(cursor, limit, [&](std::string_view, Group* g) { fn(ctx, version(GroupRef(g))); });
   return next >= dir->capacity() ? 0 : next;
@@ -232,7 +253,7 @@ void Reader::lookup_batch(GroupRef group, const std::string_view* qnames, size_t
   // about 23 KiB of stack.
   constexpr size_t kChunk = 16;
   detail::PreparedQuery qs[kChunk];
-  const Tables t = load(group.g_);
+  const Ops::Tables t = Ops::load(*this, group.g_);
   const uint64_t generation = t.pol ? t.pol->generation : 0;
   for (size_t base = 0; base < n; base += kChunk) {
     const size_t m = n - base < kChunk ? n - base : kChunk;
@@ -241,7 +262,7 @@ void Reader::lookup_batch(GroupRef group, const std::string_view* qnames, size_t
     for (size_t i = 0; i < m; ++i)
       if (qs[i].n >= 0) prefetch_slots(t.mal, t.tab, qs[i]);
     for (size_t i = 0; i < m; ++i) {
-      out[base + i] = qs[i].n < 0 ? invalid_query() : resolve_prefetched(t, qs[i]);
+      out[base + i] = qs[i].n < 0 ? invalid_query() : Ops::resolve_prefetched(*this, t, qs[i]);
       out[base + i].generation = generation;
     }
   }

@@ -13,6 +13,7 @@
 #include "core/rcu_table.h"
 #include "core/rule_value.h"
 #include "match/pattern_set.h"
+#include "policysync/policy_store.h"
 
 namespace policysync::detail {
 
@@ -108,3 +109,15 @@ struct StoreState {
 };
 
 }  // namespace policysync::detail
+
+namespace policysync {
+
+// PolicyStore's private parts (policy_store.h declares them, opaque).
+struct PolicyStore::State : detail::StoreState {};
+
+struct PolicyStore::Access {
+  static detail::StoreState& state(const PolicyStore& s) { return *s.state_; }
+  static StoreCounters& counters(PolicyStore& s) { return s.counters_; }
+};
+
+}  // namespace policysync
