@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +20,8 @@
 #include "kafka/policy_consumer.h"
 #include "kafka_test_util.h"
 #include "policysync/admin_server.h"
+#include "policysync/consumer.h"
+#include "policysync/embedded_cluster.h"
 #include "policysync/message_parser.h"
 #include "policysync/reader.h"
 #include "policysync/snapshot.h"
@@ -595,6 +598,58 @@ TEST_F(MockTest, BroadcastPicksUpATopicCreatedLater) {
   c.signal(SIGTERM);
   EXPECT_EQ(c.wait(), 0);
 }
+
+// Issue 8: Consumer::poll(budget) is one bounded step for the caller's own
+// loop. 100k records arrive (four 25k-entry syncs on four partitions: the
+// mock keeps ~5 MiB per partition); the longest call is
+// measured for budgets 0 and 10 ms. Margin: one record's own work is never
+// split (a pending table's growth, a SYNC_COMPLETE), so a call may run over
+// the budget by one such step; 50 ms is far below the seconds a backlog
+// would hold the loop without the budget.
+class PollBudgetTest : public MockTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(PollBudgetTest, PollReturnsWithinItsBudget) {
+  const auto budget = std::chrono::milliseconds(GetParam());
+  ASSERT_TRUE(cluster_->create_topic("policy", 4).ok());
+  std::unique_ptr<Publisher> pm;
+  ASSERT_TRUE(Publisher::create(brokers_, {}, &pm).ok());
+  constexpr int kEntries = 25000, kGroups = 4;
+  for (const std::string g : {"ga", "gb", "gc", "gd"}) {
+    ASSERT_TRUE(pm->send("policy", g, begin(g)).ok());
+    for (int i = 0; i < kEntries; ++i)
+      ASSERT_TRUE(pm->send("policy", g, add(g, "d" + std::to_string(i) + "." + g + ".test")).ok());
+    ASSERT_TRUE(pm->send("policy", g, complete(g, kEntries)).ok());
+  }
+  ASSERT_TRUE(pm->flush(std::chrono::seconds(60)).ok());
+  PolicyStore store;
+  Log quiet([](LogLevel, std::string_view) {});
+  ConsumerOptions o;
+  o.brokers = brokers_;
+  o.topic = "policy";
+  o.stats_interval_s = 0;
+  o.log = &quiet;
+  std::unique_ptr<Consumer> consumer;
+  ASSERT_TRUE(Consumer::create(o, store, &consumer).ok());
+  std::vector<double> ms;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (consumer->counters().consumed.load() < kGroups * (kEntries + 2) &&
+         std::chrono::steady_clock::now() < deadline) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(consumer->poll(budget).ok());
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                     .count());
+  }
+  ASSERT_EQ(consumer->counters().consumed.load(), kGroups * (kEntries + 2u));
+  EXPECT_EQ(store.active_entries("ga"), static_cast<size_t>(kEntries));
+  std::sort(ms.begin(), ms.end());
+  const double p50 = ms[ms.size() / 2], p99 = ms[ms.size() * 99 / 100], max = ms.back();
+  std::printf("poll(%d ms) over 100k records: %zu calls, p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+              GetParam(), ms.size(), p50, p99, max);
+  EXPECT_LE(max, GetParam() + 50.0) << "poll held the caller's loop past its budget";
+  consumer->close();
+}
+
+INSTANTIATE_TEST_SUITE_P(Budgets, PollBudgetTest, ::testing::Values(0, 10));
 
 // Issue 13.7: an instance whose assignment is empty (an eager rebalance
 // revoked everything; the partition went to the other member) is not ready:
