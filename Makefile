@@ -1,6 +1,7 @@
 # policysync — the two set-up commands:
 #   make demo   install dependencies, build, run the demo
-#   make test   install dependencies, build, run every test (plain, TSan, ASan+UBSan, fuzz)
+#   make test   install dependencies, build, run every test (plain, installed examples,
+#               TSan, ASan+UBSan, fuzz)
 # Other targets: build, bench, bench-e2e (on a real broker), format, clean.
 
 JOBS      ?= $(shell nproc)
@@ -8,7 +9,7 @@ BUILD     ?= build
 FUZZ_SECS ?= 60
 CMAKE_GEN := -G Ninja
 
-.PHONY: deps build demo test test-plain test-tsan test-asan test-fuzz bench bench-e2e format format-check clean
+.PHONY: deps build demo test test-plain test-examples test-tsan test-asan test-fuzz bench bench-e2e format format-check clean
 
 deps:
 	@scripts/install-deps
@@ -20,11 +21,16 @@ build: deps
 demo: build
 	$(BUILD)/apps/kafka_consumer --demo
 
-test: deps format-check test-plain test-tsan test-asan test-fuzz
+test: deps format-check test-plain test-examples test-tsan test-asan test-fuzz
 	@echo "make test: all suites passed"
 
 test-plain: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# Installs into a temporary prefix and builds examples/ against it, with the
+# CMake package and with pkg-config alone, then runs them.
+test-examples: build
+	examples/check $(BUILD)
 
 test-tsan: deps
 	cmake -S . -B $(BUILD)-tsan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DPOLICYSYNC_SANITIZE=thread >/dev/null
