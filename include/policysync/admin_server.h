@@ -12,6 +12,7 @@
 //   Status s = AdminServer::start("127.0.0.1", 9090, handlers, log, &http);
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -47,6 +48,7 @@ class AdminServer {
   AdminServer() = default;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  std::atomic<bool> listen_done_{false};  // the listener returned (bind lost, or stopped)
   int port_ = 0;
 };
 

@@ -5,7 +5,7 @@
 //
 // Example:
 //   Message m;  // {"type":"ADD_DOMAIN","group_id":"g","domain":"a.com","action":"allow"}
-//   if (m.type == MessageType::kAddDomain) store.apply(m);
+//   if (m.type == MessageType::kAddDomain) (void)store.apply(m);
 #pragma once
 
 #include <cstdint>

@@ -12,6 +12,7 @@
 //   policysync::PolicyStore store;
 //   policysync::ApplyOutcome o = store.apply(msg);   // control thread
 //   if (o.result == policysync::ApplyResult::kSyncCompleted) commit_watermark();
+// (tests/header_examples_test.cc compiles every public header's example.)
 #pragma once
 
 #include <atomic>

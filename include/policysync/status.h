@@ -6,8 +6,8 @@
 // simdjson's error codes.
 //
 // Example:
-//   policysync::Result<policysync::Message> m = parser.parse(data, len);
-//   if (!m.ok()) log("invalid: %s", m.status().to_string().c_str());
+//   policysync::Status s = parser.parse(data, len, &msg);
+//   if (!s.ok()) std::fprintf(stderr, "invalid: %s\n", s.to_string().c_str());
 #pragma once
 
 #include <cstdint>

@@ -5,7 +5,7 @@
 // prepare() is normalize_query_ascii() and suffix_hashes() fused: with SSE2 it
 // lower-cases, validates and finds the dots 16 bytes at a time (the scalar
 // normaliser costs ~35 ns on a 24-byte name, this ~10 ns). The two must agree
-// exactly; tests/core/prepared_query_test.cc and the fuzz_domain target check it.
+// exactly; tests/core/lookup_test.cc and the fuzz_domain target check it.
 #pragma once
 
 #include <cstring>

@@ -192,7 +192,11 @@ Status AdminServer::start(const std::string& bind, int port, AdminHandlers h, co
     s->port_ = port;
   }
   httplib::Server* raw = &svr;
-  s->thread_ = std::thread([raw] { raw->listen_after_bind(); });
+  std::atomic<bool>* done = &s->listen_done_;
+  s->thread_ = std::thread([raw, done] {
+    raw->listen_after_bind();
+    done->store(true);
+  });
   log.info("http: serving /metrics /healthz /readyz /lookup /groups on " + bind + ":" +
            std::to_string(s->port_));
   *out = std::move(s);
@@ -200,6 +204,11 @@ Status AdminServer::start(const std::string& bind, int port, AdminHandlers h, co
 }
 
 AdminServer::~AdminServer() {
+  // A stop() before the listener thread reached its accept loop would be
+  // lost (cpp-httplib 0.11 has no wait_until_ready): wait for it to run.
+  // Found by the header example test, which stops a server just started.
+  if (server_ && thread_.joinable())
+    while (!server_->is_running() && !listen_done_.load()) std::this_thread::yield();
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
 }
