@@ -247,8 +247,9 @@ struct SnapshotCodec {
   }
 
   static Group* find(PolicyStore* store, const std::string& id) {
-    const char* rec =
-        PolicyStore::Access::state(*store).groups.load(std::memory_order_relaxed)->find_one(id, detail::plain_hash(id));
+    const char* rec = PolicyStore::Access::state(*store)
+                          .groups.load(std::memory_order_relaxed)
+                          ->find_one(id, detail::plain_hash(id));
     return rec ? GroupDir::Record(rec).value() : nullptr;
   }
 

@@ -365,8 +365,7 @@ struct PolicyStore::Ops {
   }
 };
 
-PolicyStore::PolicyStore(StoreLimits limits)
-    : limits_(limits), state_(std::make_unique<State>()) {}
+PolicyStore::PolicyStore(StoreLimits limits) : limits_(limits), state_(std::make_unique<State>()) {}
 
 PolicyStore::~PolicyStore() {
   rcu::barrier();  // every deferred free has run

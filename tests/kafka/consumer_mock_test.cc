@@ -636,8 +636,8 @@ TEST_P(PollBudgetTest, PollReturnsWithinItsBudget) {
          std::chrono::steady_clock::now() < deadline) {
     const auto t0 = std::chrono::steady_clock::now();
     ASSERT_TRUE(consumer->poll(budget).ok());
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                     .count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   ASSERT_EQ(consumer->counters().consumed.load(), kGroups * (kEntries + 2u));
   EXPECT_EQ(store.active_entries("ga"), static_cast<size_t>(kEntries));
