@@ -157,6 +157,7 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
       delete where;
     });
     if (!s.ok()) return abandon(s);
+    c->dlq_->set_queue_full_wait(100);  // the control loop never waits longer
   }
 
   if (!o.state_dir.empty()) c->restore_snapshot();
@@ -469,28 +470,46 @@ void PolicyConsumer::commit(const std::vector<TopicPartition>& tps) {
 }
 
 bool PolicyConsumer::commit_bounded(const std::vector<TopicPartition>& tps, int timeout_ms) {
-  const uint64_t before = commit_results_;
   rd_kafka_topic_partition_list_t* list = commit_list(tps);
-  const int n = list->cnt;
-  if (n > 0) {
-    const rd_kafka_resp_err_t e = rd_kafka_commit(rk_, list, 1);
-    if (e) commit_done(e, list);
+  if (list->cnt == 0) {
+    rd_kafka_topic_partition_list_destroy(list);
+    return true;
+  }
+  // The result goes to a queue of its own, polled here: polling the consumer
+  // queue instead (from a rebalance callback, too) would dispatch records.
+  struct Wait {
+    PolicyConsumer* self;
+    bool done = false;
+  } wait{this};
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk_);
+  const rd_kafka_resp_err_t e = rd_kafka_commit_queue(
+      rk_, list, q,
+      [](rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+         void* opaque) {
+        auto* w = static_cast<Wait*>(opaque);
+        w->self->commit_done(err, offsets);
+        w->done = true;
+      },
+      &wait);
+  if (e) {
+    commit_done(e, list);
+  } else {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (!wait.done && Clock::now() < deadline) rd_kafka_queue_poll_callback(q, 50);
+  }
+  // A result arriving later finds its queue gone: librdkafka drops it without
+  // a callback, so `wait` is never touched after this returns.
+  rd_kafka_queue_destroy(q);
+  bool ok = e == RD_KAFKA_RESP_ERR_NO_ERROR && wait.done && last_commit_ok_;
+  if (!e && !wait.done) {
+    gauges_.commit_failures.fetch_add(1, std::memory_order_relaxed);
+    log_.warn("commit not confirmed within " + std::to_string(timeout_ms) + " ms; giving up on it");
+    for (int i = 0; i < list->cnt; ++i)
+      requested_.erase(TopicPartition{list->elems[i].topic, list->elems[i].partition});
+    ok = false;
   }
   rd_kafka_topic_partition_list_destroy(list);
-  if (n == 0) return true;
-  // The result comes through commit_cb, served by the consumer queue: poll
-  // it (records that arrive meanwhile are left for later: seek back keeps
-  // nothing here, so they are simply not consumed yet).
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (commit_results_ == before && Clock::now() < deadline) {
-    rd_kafka_queue_t* main_q = rd_kafka_queue_get_main(rk_);
-    rd_kafka_queue_poll_callback(main_q, 50);
-    rd_kafka_queue_destroy(main_q);
-  }
-  if (commit_results_ != before) return last_commit_ok_;
-  gauges_.commit_failures.fetch_add(1, std::memory_order_relaxed);
-  log_.warn("commit not confirmed within " + std::to_string(timeout_ms) + " ms; giving up on it");
-  return false;
+  return ok;
 }
 
 void PolicyConsumer::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err,
@@ -500,7 +519,6 @@ void PolicyConsumer::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err,
 
 void PolicyConsumer::commit_done(rd_kafka_resp_err_t err,
                                  const rd_kafka_topic_partition_list_t* offsets) {
-  ++commit_results_;
   last_commit_ok_ = true;
   if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing was to be committed
   bool failed = err != RD_KAFKA_RESP_ERR_NO_ERROR;

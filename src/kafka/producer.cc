@@ -48,17 +48,18 @@ Status Producer::send(const std::string& topic, const std::string& key, const st
       rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
                           static_cast<ssize_t>(v.size()));
   }
-  // Back-pressure is bounded: the caller is a control loop that must not wait
-  // on the broker (a full queue means it has been unreachable for long).
-  for (int tries = 0;; ++tries) {
+  // Back-pressure: serve deliveries until there is room, within
+  // queue_full_wait_ms_ (a control loop must not wait on the broker long).
+  for (int waited = 0;; waited += 10) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(opaque),
         RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status();  // headers now owned by librdkafka
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && tries < 10) {
-      rd_kafka_poll(rk_, 10);  // serve deliveries, then retry: 100 ms at most
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL &&
+        (queue_full_wait_ms_ < 0 || waited < queue_full_wait_ms_)) {
+      rd_kafka_poll(rk_, 10);
       continue;
     }
     if (hdrs) rd_kafka_headers_destroy(hdrs);

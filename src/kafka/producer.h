@@ -31,6 +31,10 @@ class Producer {
                        std::unique_ptr<Producer>* out, DeliveryFn on_delivery = nullptr);
   ~Producer();
 
+  // How long send() may wait for room in a full queue: -1 (default) waits
+  // as long as it takes (policyctl publishing a big sync); the consumer's
+  // dead-letter producer sets a bound, since its caller is a control loop.
+  void set_queue_full_wait(int ms) { queue_full_wait_ms_ = ms; }
   // Enqueues one message. `opaque` comes back in the delivery report.
   Status send(const std::string& topic, const std::string& key, const std::string& value,
               const Headers& headers = {}, void* opaque = nullptr);
@@ -50,6 +54,7 @@ class Producer {
   rd_kafka_t* rk_ = nullptr;
   DeliveryFn on_delivery_;
   rd_kafka_resp_err_t first_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+  int queue_full_wait_ms_ = -1;
 };
 
 }  // namespace policysync::kafka
