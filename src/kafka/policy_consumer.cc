@@ -290,12 +290,16 @@ void PolicyConsumer::on_partitions(const PartitionWatcher::Round& round) {
     log_.warn("topic " + topic + " has no partitions to read: " + why + "; looking again");
   }
   for (const auto& [topic, parts] : round.topics) topic_errors_.erase(topic);
-  // The snapshot is checked against the first round that found every topic.
-  if (first_round_ && round.errors.empty()) {
+  // A restored snapshot is checked against the first round that found every
+  // topic it names; until then nothing is assigned. Without one, whatever
+  // exists is read at once (a malicious topic created later joins then).
+  if (first_round_) {
+    if (gauges_.restored.load(std::memory_order_relaxed)) {
+      for (const TopicPartition& tp : wm_.partitions())
+        if (round.errors.count(tp.topic)) return;
+      (void)snapshot_matches(round);
+    }
     first_round_ = false;
-    if (gauges_.restored.load(std::memory_order_relaxed)) (void)snapshot_matches(round);
-  } else if (first_round_) {
-    return;  // assign nothing until the snapshot can be checked (or there is none)
   }
   std::vector<TopicPartition> added;
   for (const auto& [topic, parts] : round.topics)

@@ -651,6 +651,34 @@ TEST_P(PollBudgetTest, PollReturnsWithinItsBudget) {
 
 INSTANTIATE_TEST_SUITE_P(Budgets, PollBudgetTest, ::testing::Values(0, 10));
 
+// Broadcast shape: a malicious topic that does not exist yet holds nothing up:
+// the policy topic is read at once (not ready until the feed exists, since
+// readiness needs a partition of every topic), the feed joins when created.
+TEST_F(MockTest, MissingMaliciousTopicDoesNotHoldThePolicyTopic) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  ASSERT_TRUE(cluster_->create_topic("feed", 1).ok());
+  rd_kafka_mock_topic_set_error(cluster_->handle(), "feed",
+                                RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  produce(brokers_, "policy", "g", {begin("g"), add("g", "g.com"), complete("g", 1)});
+  const int port = free_port();
+  Child c(kConsumerBin,
+          {brokers_, "policy", "feed", "--metrics-port", std::to_string(port), "--stats-interval",
+           "0", "-X", "topic.metadata.refresh.interval.ms=1000"},
+          tmp("feed.out"));
+  ASSERT_TRUE(wait_until([&] { return lookup_action(port, "g", "g.com") == "blacklist"; }))
+      << c.output();
+  int st = 0;
+  http_get(port, "/readyz", &st);
+  EXPECT_EQ(st, 503) << "ready without the malicious feed";
+  rd_kafka_mock_topic_set_error(cluster_->handle(), "feed", RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_TRUE(wait_until([&] {
+    http_get(port, "/readyz", &st);
+    return st == 200;
+  })) << c.output();
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(), 0);
+}
+
 // Issue 13.7: an instance whose assignment is empty (an eager rebalance
 // revoked everything; the partition went to the other member) is not ready:
 // nothing of the topic is caught up.
