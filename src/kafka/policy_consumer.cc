@@ -704,7 +704,11 @@ void PolicyConsumer::close_consumer(Clock::time_point deadline, bool broker_answ
                   " ms; exiting without it");
         break;
       }
-      rd_kafka_queue_poll_callback(q, 50);
+      // The close queue also receives forwarded records and other events:
+      // rd_kafka_queue_poll() serves the callbacks (the final rebalance) and
+      // hands the rest back, dropped here (rd_kafka_queue_poll_callback()
+      // asserts on a record).
+      if (rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 50)) rd_kafka_event_destroy(ev);
     }
     rd_kafka_queue_destroy(q);
   } else {

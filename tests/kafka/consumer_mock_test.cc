@@ -247,7 +247,9 @@ bool pump(const std::vector<Instance*>& all, const std::function<bool()>& cond,
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!cond()) {
     for (Instance* i : all)
-      if (i->consumer) EXPECT_TRUE(i->consumer->poll_once(10).ok());
+      if (i->consumer) {
+        EXPECT_TRUE(i->consumer->poll_once(10).ok());
+      }
     if (std::chrono::steady_clock::now() > deadline) return false;
   }
   return true;
@@ -302,7 +304,9 @@ TEST_F(MockTest, ClosingBeforeCaughtUpIsNotReported) {
   const bool was_ready = a.consumer->ready();
   a.consumer->close();
   EXPECT_TRUE(a.logged("consumer closed"));
-  if (!was_ready) EXPECT_FALSE(a.logged("ready: ")) << a.dump();
+  if (!was_ready) {
+    EXPECT_FALSE(a.logged("ready: ")) << a.dump();
+  }
 }
 
 // policyctl, the PM side: publish-sync from a file, then lookup over HTTP.
