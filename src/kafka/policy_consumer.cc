@@ -704,11 +704,16 @@ void PolicyConsumer::close_consumer(Clock::time_point deadline, bool broker_answ
                   " ms; exiting without it");
         break;
       }
-      // The close queue also receives forwarded records and other events:
-      // rd_kafka_queue_poll() serves the callbacks (the final rebalance) and
-      // hands the rest back, dropped here (rd_kafka_queue_poll_callback()
-      // asserts on a record).
-      if (rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 50)) rd_kafka_event_destroy(ev);
+      // The close queue also receives forwarded records, on which
+      // rd_kafka_queue_poll_callback() asserts; as events they are dropped
+      // here, and the final revocation (a REBALANCE event: the callback is
+      // not called in this mode) goes to rebalance_cb by hand.
+      if (rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 50)) {
+        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+          rebalance_cb(rk_, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev),
+                       this);
+        rd_kafka_event_destroy(ev);
+      }
     }
     rd_kafka_queue_destroy(q);
   } else {
