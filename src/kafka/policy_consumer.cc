@@ -350,7 +350,6 @@ void PolicyConsumer::on_revoke(rd_kafka_topic_partition_list_t* parts, bool lost
   for (const TopicPartition& tp : tps) {
     pipeline_->revoke(tp);
     caught_up_.erase(tp);
-    committed_.erase(tp);
     requested_.erase(tp);
     names += (names.empty() ? "" : " ") + tp_name(tp);
   }
@@ -528,14 +527,10 @@ void PolicyConsumer::commit_done(rd_kafka_resp_err_t err,
   bool failed = err != RD_KAFKA_RESP_ERR_NO_ERROR;
   for (int i = 0; offsets && i < offsets->cnt; ++i) {
     const rd_kafka_topic_partition_t& e = offsets->elems[i];
-    TopicPartition tp{e.topic, e.partition};
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && e.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      committed_[tp] = e.offset;
-      continue;
-    }
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && e.err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
     failed = true;
     // Sent again at the next commit point.
-    auto it = requested_.find(tp);
+    auto it = requested_.find(TopicPartition{e.topic, e.partition});
     if (it != requested_.end() && it->second == e.offset) requested_.erase(it);
   }
   if (failed) {

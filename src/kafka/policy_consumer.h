@@ -180,9 +180,7 @@ class PolicyConsumer {
   bool closing_ = false;  // inside close(): the final revocation is not news
   bool ever_ready_ = false;
   std::map<TopicPartition, bool> caught_up_;     // assigned partitions
-  std::map<TopicPartition, int64_t> committed_;  // confirmed by the broker
   std::map<TopicPartition, int64_t> requested_;  // sent, confirmed or not
-  uint64_t commit_results_ = 0;                  // commit_done() calls
   bool last_commit_ok_ = true;
   mutable std::mutex lag_mu_;
   std::map<std::string, int64_t> lag_;  // guarded by lag_mu_
