@@ -2,14 +2,18 @@
 #   make demo   install dependencies, build, run the demo
 #   make test   install dependencies, build, run every test (plain, installed examples,
 #               TSan, ASan+UBSan, fuzz)
-# Other targets: build, bench, bench-e2e (on a real broker), format, clean.
+# Other targets: build, test-kafka (KAFKA_VERSION=3.9.1 for 3.x), bench, bench-e2e (on a real broker), format, clean.
 
 JOBS      ?= $(shell nproc)
 BUILD     ?= build
 FUZZ_SECS ?= 60
 CMAKE_GEN := -G Ninja
+# librdkafka 2.8.0, built by scripts/librdkafka/build (run by `deps`): every
+# build and the installed-examples check find it through pkg-config.
+RDKAFKA_PREFIX := $(shell scripts/librdkafka/build --prefix)
+export PKG_CONFIG_PATH := $(RDKAFKA_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 
-.PHONY: deps build demo test test-plain test-examples test-tsan test-asan test-fuzz bench bench-e2e format format-check clean
+.PHONY: deps build demo test test-kafka test-plain test-examples test-tsan test-asan test-fuzz bench bench-e2e format format-check clean
 
 deps:
 	@scripts/install-deps
@@ -26,6 +30,11 @@ test: deps format-check test-plain test-examples test-tsan test-asan test-fuzz
 
 test-plain: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The real-broker suite alone, on the newest Kafka 4.x or on another release:
+#   KAFKA_VERSION=3.9.1 make test-kafka
+test-kafka: build
+	ctest --test-dir $(BUILD) --output-on-failure -L '^kafka$$'
 
 # Installs into a temporary prefix and builds examples/ against it, with the
 # CMake package and with pkg-config alone, then runs them.

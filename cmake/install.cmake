@@ -4,7 +4,8 @@
 #   policysync::kafka       Consumer, EmbeddedCluster/Publisher, AdminServer;
 #                           brings policysync::policysync
 # Their dependencies (liburcu-qsbr, Hyperscan, simdjson, libidn2, xxHash,
-# libunistring, librdkafka, cpp-httplib) are found by the package itself.
+# libunistring, librdkafka >= 2.6.1 as rdkafka-static, cpp-httplib) are found
+# by the package itself.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -25,6 +26,7 @@ configure_package_config_file(cmake/policysync-config.cmake.in
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/policysync-config-version.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/policysync-config.cmake
+              ${CMAKE_CURRENT_SOURCE_DIR}/cmake/rdkafka.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/policysync-config-version.cmake
         DESTINATION ${POLICYSYNC_CMAKE_DIR})
 
