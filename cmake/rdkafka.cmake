@@ -8,9 +8,20 @@
 # the librdkafka it was compiled against, never Debian's 2.0.2 found first by
 # the dynamic loader.
 #
-# Used by the build and by the installed package (policysync-config.cmake).
+# POLICYSYNC_RDKAFKA_PREFIX, when set, is searched first (the Makefile sets it
+# to scripts/librdkafka/build's prefix; the installed package records the one
+# it was built with). Used by the build and by the installed package.
 if(NOT TARGET rdkafka::static)
   find_package(PkgConfig REQUIRED)
+  if(POLICYSYNC_RDKAFKA_PREFIX)
+    list(PREPEND CMAKE_PREFIX_PATH "${POLICYSYNC_RDKAFKA_PREFIX}")
+  endif()
+  # A changed prefix (e.g. the TSan flavour) must be searched again.
+  if(NOT "${POLICYSYNC_RDKAFKA_PREFIX}" STREQUAL "${_POLICYSYNC_RDKAFKA_PREFIX_FOUND}")
+    unset(__pkg_config_checked_RDKAFKA_STATIC CACHE)
+    unset(RDKAFKA_ARCHIVE CACHE)
+    set(_POLICYSYNC_RDKAFKA_PREFIX_FOUND "${POLICYSYNC_RDKAFKA_PREFIX}" CACHE INTERNAL "")
+  endif()
   pkg_check_modules(RDKAFKA_STATIC REQUIRED rdkafka-static>=2.6.1)
   find_library(RDKAFKA_ARCHIVE NAMES librdkafka.a HINTS ${RDKAFKA_STATIC_LIBDIR} NO_DEFAULT_PATH)
   if(NOT RDKAFKA_ARCHIVE)

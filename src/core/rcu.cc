@@ -10,6 +10,26 @@ namespace policysync::rcu {
 char g_grace_period_sync;
 #endif
 
+}  // namespace policysync::rcu
+
+#if defined(POLICYSYNC_TSAN)
+// ThreadSanitizer builds only: suppressions for liburcu, compiled in so that
+// every program of a TSan build (tests, kafka_consumer started by the tests)
+// has them without TSAN_OPTIONS. liburcu is not built with TSan: its
+// grace-period machinery (futexes, uatomic_* with inline asm barriers) is
+// invisible to TSan, so memory it allocates on one thread and frees on its
+// call_rcu thread looks racy; its reader side, inlined by _LGPL_SOURCE,
+// accesses urcu_qsbr_gp (futex wake-up) with volatile loads and stores by
+// design. policysync's own reclamation is covered by happens-before
+// annotations (rcu.h), not by these.
+extern "C" const char* __tsan_default_suppressions() {
+  return "race:liburcu-qsbr.so.8\n"
+         "race:urcu/static/urcu-qsbr.h\n";
+}
+#endif
+
+namespace policysync::rcu {
+
 namespace {
 
 enum class State { kUnregistered, kOnline, kOffline };
@@ -95,6 +115,11 @@ void defer(void (*fn)(void*), void* arg) {
   // call_rcu wants an online thread (it reads per-CPU data under the read lock).
   const bool was_offline = t_state.state == State::kOffline;
   if (was_offline) urcu_qsbr_thread_online();
+  // The node and every write before this call happen before run_deferred on
+  // liburcu's call_rcu thread; liburcu's queue is not instrumented, so TSan is
+  // told here (found by the daemon's tests under TSan: the writer's `new` of d
+  // raced with run_deferred's read of d->queued).
+  tsan_before_quiescent();
   urcu_qsbr_call_rcu(&d->head, run_deferred);
   if (was_offline) urcu_qsbr_thread_offline();
 }

@@ -183,7 +183,8 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
            (o.shared_group
                 ? " shape=sharded" + (o.instance_id.empty() ? std::string()
                                                             : " group.instance.id=" + o.instance_id)
-                : " shape=broadcast"));
+                : " shape=broadcast") +
+           " librdkafka=" + rd_kafka_version_str());
   c->last_commit_ = c->last_stats_ = c->last_gauges_ = c->last_snapshot_ = Clock::now();
   *out = std::move(c);
   return Status();

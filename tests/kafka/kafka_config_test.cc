@@ -2,11 +2,20 @@
 #include "kafka/kafka_config.h"
 
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 
 #include <fstream>
 
 namespace policysync::kafka {
 namespace {
+
+// Regression: Debian 12's librdkafka 2.0.2 fails SASL/SCRAM against Kafka 4.x
+// (client-final nonce, fixed in 2.6.1). The build must link the newer one
+// (scripts/librdkafka/build), and headers and library must agree.
+TEST(KafkaConfigTest, LinkedLibrdkafkaIsAtLeast2_6_1) {
+  EXPECT_GE(rd_kafka_version(), 0x020601ff) << rd_kafka_version_str();
+  EXPECT_EQ(rd_kafka_version(), RD_KAFKA_VERSION) << rd_kafka_version_str();
+}
 
 TEST(KafkaConfigTest, PropertyFileSkipsCommentsAndBlankLines) {
   const std::string path = ::testing::TempDir() + "/client.properties";
