@@ -15,10 +15,14 @@
 //     reader.lookup_batch(g, names, n, verdicts);   // wait-free
 //     reader.quiescent();                           // between bursts
 //   }
+//
+// Names taken from packets need no conversion: lookup_wire() reads a
+// question's QNAME as it is on the wire ("\3www\6github\3com\0").
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "policysync/policy_store.h"
@@ -93,6 +97,21 @@ class Reader {
   // Reader side, wait-free; registered worker threads only. n lookups in one
   // group, with memory prefetched across the burst (best at n = 16..64).
   void lookup_batch(GroupRef group, const std::string_view* qnames, size_t n, Verdict* out) const;
+
+  // Reader side, wait-free; registered worker threads only. No lock,
+  // allocation or system call. `wire` starts with a DNS question's QNAME in
+  // wire format (domain_name.h); at most wire.size() bytes are read and what
+  // follows the name is ignored. Answers as lookup() on the dotted form of
+  // the same name; MatchSource::kMalformedName if wire_name_length() is 0;
+  // kInvalidQuery for a well-formed name that is not a valid ASCII host name
+  // (the root; a byte outside [A-Za-z0-9_-] in a label).
+  Verdict lookup_wire(GroupRef group, std::span<const uint8_t> wire) const;
+
+  // Reader side, wait-free; registered worker threads only. lookup_wire() on
+  // n names in one group, prefetched as lookup_batch() is; one generation of
+  // the group's policy answers the whole batch.
+  void lookup_wire_batch(GroupRef group, const std::span<const uint8_t>* wires, size_t n,
+                         Verdict* out) const;
 
  private:
   struct Ops;  // the lookup steps, defined in src/core/reader.cc

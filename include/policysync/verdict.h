@@ -14,13 +14,14 @@ namespace policysync {
 
 // Which rule decided, in the order of SPEC §4.
 enum class MatchSource : uint8_t {
-  kNone = 0,      // nothing matched (or unknown group)
-  kMalicious,     // the malicious table: the query or a parent
-  kExact,         // a plain rule equal to the query
-  kSuffix,        // a plain rule on a parent domain
-  kWildcard,      // a "*.parent" rule (strict subdomains)
-  kPattern,       // a Hyperscan pattern rule
-  kInvalidQuery,  // the query is not a valid ASCII name (normalize_query() it first)
+  kNone = 0,       // nothing matched (or unknown group)
+  kMalicious,      // the malicious table: the query or a parent
+  kExact,          // a plain rule equal to the query
+  kSuffix,         // a plain rule on a parent domain
+  kWildcard,       // a "*.parent" rule (strict subdomains)
+  kPattern,        // a Hyperscan pattern rule
+  kInvalidQuery,   // the query is not a valid ASCII name (normalize_query() it first)
+  kMalformedName,  // lookup_wire(): not a well-formed DNS wire name (wire_name_length())
 };
 
 std::string_view match_source_name(MatchSource s);

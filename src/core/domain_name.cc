@@ -161,4 +161,16 @@ int normalize_query_ascii(std::string_view in, char* buf) {
   return static_cast<int>(n);
 }
 
+size_t wire_name_length(const uint8_t* wire, size_t len) {
+  size_t pos = 0;
+  for (;;) {
+    if (pos >= len) return 0;  // the next length byte is past the buffer
+    const uint8_t b = wire[pos];
+    if (b == 0) return pos + 1;
+    if (b > kMaxLabelLength) return 0;  // 0xc0 pointer, 0x40/0x80 reserved, or too long
+    pos += 1u + b;
+    if (pos + 1 > kMaxWireNameLength) return 0;  // no room left for the final zero byte
+  }
+}
+
 }  // namespace policysync

@@ -29,12 +29,49 @@ struct PreparedQuery {
 
   // False if the query is not a valid ASCII name (then n == -1).
   bool prepare(std::string_view qname) {
-#if defined(__SSE2__)
     n = -1;
     size_t len = qname.size();
     if (len != 0 && qname[len - 1] == '.') --len;
     if (len == 0 || len > kMaxDomainLength) return false;
     std::memcpy(name, qname.data(), len);
+    return finish(len);
+  }
+
+  // A DNS wire-format name (domain_name.h), at most `len` bytes read:
+  // 1 ready, as prepare() on the dotted form would make it; 0 well formed but
+  // not a valid ASCII host name (the root, a byte outside [A-Za-z0-9_-] in a
+  // label, '.' included); -1 malformed (wire_name_length() == 0).
+  // The labels are copied once into `name`, each length byte after the first
+  // becoming the dot it stands for; no dotted string is built first.
+  int prepare_wire(const uint8_t* wire, size_t len) {
+    n = -1;
+    const size_t wl = wire_name_length(wire, len);
+    if (wl == 0) return -1;
+    if (wl == 1) return 0;    // the root
+    const size_t d = wl - 2;  // the labels and one dot between each two
+    std::memcpy(name, wire + 1, d);
+    int wire_labels = 1;
+    for (size_t q = wire[0]; q < d; q += 1u + wire[q + 1]) {
+      name[q] = '.';
+      ++wire_labels;
+    }
+    // A '.' byte inside a label would read as one more separator.
+    if (name[d - 1] == '.' || !finish(d) || labels != wire_labels) {
+      n = -1;
+      return 0;
+    }
+    return 1;
+  }
+
+  std::string_view suffix(int k) const {
+    return {name + starts[k], static_cast<size_t>(n - starts[k])};
+  }
+
+ private:
+  // Lower-cases and validates name[0, len) in place (1 <= len <= 253, no
+  // trailing dot stripped here), finds the labels and hashes every suffix.
+  bool finish(size_t len) {
+#if defined(__SSE2__)
     std::memset(name + len, 0, 16 + kHashPadding);
     const int total = static_cast<int>(len);
     labels = 0;
@@ -77,16 +114,13 @@ struct PreparedQuery {
     hash_suffixes(name, n, labels, starts, hashes);
     return true;
 #else
-    n = normalize_query_ascii(qname, name);
+    if (name[len - 1] == '.') return false;  // normalize_query_ascii would drop it
+    n = normalize_query_ascii(std::string_view(name, len), name);
     if (n < 0) return false;
     std::memset(name + n, 0, kHashPadding);
     labels = suffix_hashes(name, n, starts, hashes);
     return true;
 #endif
-  }
-
-  std::string_view suffix(int k) const {
-    return {name + starts[k], static_cast<size_t>(n - starts[k])};
   }
 };
 

@@ -34,6 +34,8 @@ std::string_view match_source_name(MatchSource s) {
       return "pattern";
     case MatchSource::kInvalidQuery:
       return "invalid_query";
+    case MatchSource::kMalformedName:
+      return "malformed_name";
   }
   return "?";
 }
@@ -56,6 +58,13 @@ Verdict from_record(const char* rec, MatchSource src) {
 Verdict invalid_query() {
   Verdict v;
   v.source = MatchSource::kInvalidQuery;
+  return v;
+}
+
+// prepare_wire()'s result as a verdict when the name is not usable.
+Verdict unusable_wire(int prepared) {
+  Verdict v;
+  v.source = prepared < 0 ? MatchSource::kMalformedName : MatchSource::kInvalidQuery;
   return v;
 }
 
@@ -127,6 +136,10 @@ struct Reader::Ops {
   static Verdict resolve(const Reader& r, const Tables& t, const detail::PreparedQuery& q);
   static Verdict resolve_prefetched(const Reader& r, const Tables& t,
                                     const detail::PreparedQuery& q);
+  // lookup_batch() over any name form: prep(i, q) prepares name i into q and
+  // returns the verdict to give if it is unusable (source kNone if usable).
+  template <typename Prep>
+  static void batch(const Reader& r, GroupRef group, size_t n, Verdict* out, Prep prep);
 };
 
 Reader::Ops::Tables Reader::Ops::load(const Reader& r, const void* group) {
@@ -245,27 +258,59 @@ Verdict Reader::lookup(std::string_view group_id, std::string_view qname) const 
   return lookup(find_group(group_id), qname);
 }
 
-void Reader::lookup_batch(GroupRef group, const std::string_view* qnames, size_t n,
-                          Verdict* out) const {
+template <typename Prep>
+void Reader::Ops::batch(const Reader& r, GroupRef group, size_t n, Verdict* out, Prep prep) {
   // Three passes per chunk, as rte_hash_lookup_bulk does: prepare every query
   // and fetch its filter words; check the filters and fetch the slots they
   // let through; resolve with those lines in flight. 16 prepared queries take
   // about 23 KiB of stack.
   constexpr size_t kChunk = 16;
   detail::PreparedQuery qs[kChunk];
-  const Ops::Tables t = Ops::load(*this, group.g_);
+  Verdict bad[kChunk];
+  const Tables t = load(r, group.g_);
   const uint64_t generation = t.pol ? t.pol->generation : 0;
   for (size_t base = 0; base < n; base += kChunk) {
     const size_t m = n - base < kChunk ? n - base : kChunk;
-    for (size_t i = 0; i < m; ++i)
-      if (qs[i].prepare(qnames[base + i])) prefetch_filters(t.mal, t.tab, qs[i]);
+    for (size_t i = 0; i < m; ++i) {
+      bad[i] = prep(base + i, qs[i]);
+      if (qs[i].n >= 0) prefetch_filters(t.mal, t.tab, qs[i]);
+    }
     for (size_t i = 0; i < m; ++i)
       if (qs[i].n >= 0) prefetch_slots(t.mal, t.tab, qs[i]);
     for (size_t i = 0; i < m; ++i) {
-      out[base + i] = qs[i].n < 0 ? invalid_query() : Ops::resolve_prefetched(*this, t, qs[i]);
+      if (qs[i].n < 0) {
+        out[base + i] = bad[i];  // no policy answered: generation 0, as lookup() gives
+        continue;
+      }
+      out[base + i] = resolve_prefetched(r, t, qs[i]);
       out[base + i].generation = generation;
     }
   }
+}
+
+void Reader::lookup_batch(GroupRef group, const std::string_view* qnames, size_t n,
+                          Verdict* out) const {
+  Ops::batch(*this, group, n, out, [&](size_t i, detail::PreparedQuery& q) {
+    return q.prepare(qnames[i]) ? Verdict() : invalid_query();
+  });
+}
+
+Verdict Reader::lookup_wire(GroupRef group, std::span<const uint8_t> wire) const {
+  detail::PreparedQuery q;
+  const int prepared = q.prepare_wire(wire.data(), wire.size());
+  if (prepared <= 0) return unusable_wire(prepared);
+  const Ops::Tables t = Ops::load(*this, group.g_);
+  Verdict v = Ops::resolve(*this, t, q);
+  v.generation = t.pol ? t.pol->generation : 0;
+  return v;
+}
+
+void Reader::lookup_wire_batch(GroupRef group, const std::span<const uint8_t>* wires, size_t n,
+                               Verdict* out) const {
+  Ops::batch(*this, group, n, out, [&](size_t i, detail::PreparedQuery& q) {
+    const int prepared = q.prepare_wire(wires[i].data(), wires[i].size());
+    return prepared > 0 ? Verdict() : unusable_wire(prepared);
+  });
 }
 
 }  // namespace policysync

@@ -1,10 +1,12 @@
 // SPEC §4: the verdict order and the suffix edge cases.
 #include <gtest/gtest.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
 #include "store_fixture.h"
+#include "wire_name.h"
 
 namespace policysync {
 namespace {
@@ -52,6 +54,21 @@ TEST_P(LookupTableTest, Verdict) {
   EXPECT_EQ(b.action, v.action);
   EXPECT_EQ(b.source, v.source);
   EXPECT_EQ(b.rule, v.rule);
+  // The same name in DNS wire format, single and batch: the same answer.
+  if (const auto wire = testing::to_wire(c.query)) {
+    const std::span<const uint8_t> w(*wire);
+    for (const Verdict& x : {reader_.lookup_wire(reader_.find_group("g"), w), [&] {
+                               Verdict y;
+                               reader_.lookup_wire_batch(reader_.find_group("g"), &w, 1, &y);
+                               return y;
+                             }()}) {
+      EXPECT_EQ(x.action, v.action) << c.query;
+      EXPECT_EQ(x.source, v.source) << c.query;
+      EXPECT_EQ(x.category, v.category) << c.query;
+      EXPECT_EQ(x.rule, v.rule) << c.query;
+      EXPECT_EQ(x.generation, v.generation) << c.query;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -152,6 +169,24 @@ TEST_F(LookupTest, BatchMatchesSingleLookups) {
     EXPECT_EQ(out[i].rule, s.rule) << views[i];
   }
   EXPECT_EQ(out[names.size() - 2].source, MatchSource::kSuffix);
+  // And in wire format ("bad..name" has none: its empty label).
+  std::vector<std::vector<uint8_t>> wires;
+  std::vector<std::span<const uint8_t>> spans;
+  std::vector<Verdict> dotted;
+  for (const std::string& n : names)
+    if (auto w = testing::to_wire(n)) {
+      wires.push_back(std::move(*w));
+      dotted.push_back(lookup("g", n));
+    }
+  for (const auto& w : wires) spans.emplace_back(w);
+  std::vector<Verdict> wire_out(spans.size());
+  reader_.lookup_wire_batch(reader_.find_group("g"), spans.data(), spans.size(), wire_out.data());
+  ASSERT_EQ(spans.size(), names.size() - 1);
+  for (size_t i = 0; i < spans.size(); ++i) {
+    EXPECT_EQ(wire_out[i].action, dotted[i].action) << names[i];
+    EXPECT_EQ(wire_out[i].source, dotted[i].source) << names[i];
+    EXPECT_EQ(wire_out[i].rule, dotted[i].rule) << names[i];
+  }
 }
 
 }  // namespace
