@@ -14,7 +14,10 @@
 if(NOT TARGET rdkafka::static)
   find_package(PkgConfig REQUIRED)
   if(POLICYSYNC_RDKAFKA_PREFIX)
-    list(PREPEND CMAKE_PREFIX_PATH "${POLICYSYNC_RDKAFKA_PREFIX}")
+    # First in pkg-config's own search path: ahead of PKG_CONFIG_PATH entries
+    # from the environment (the Makefile exports the plain build's there, and
+    # the TSan build must not pick it up).
+    set(ENV{PKG_CONFIG_PATH} "${POLICYSYNC_RDKAFKA_PREFIX}/lib/pkgconfig:$ENV{PKG_CONFIG_PATH}")
   endif()
   # A changed prefix (e.g. the TSan flavour) must be searched again.
   if(NOT "${POLICYSYNC_RDKAFKA_PREFIX}" STREQUAL "${_POLICYSYNC_RDKAFKA_PREFIX_FOUND}")

@@ -16,8 +16,11 @@ PartitionWatcher::PartitionWatcher(rd_kafka_t* rk, std::vector<std::string> topi
     : rk_(rk),
       topics_(std::move(topics)),
       interval_ms_(interval_ms),
-      first_watermarks_(first_watermarks),
-      thread_([this] { run(); }) {}
+      first_watermarks_(first_watermarks) {
+  for (const std::string& topic : topics_)
+    handles_.push_back(rd_kafka_topic_new(rk_, topic.c_str(), nullptr));
+  thread_ = std::thread([this] { run(); });
+}
 
 PartitionWatcher::~PartitionWatcher() {
   {
@@ -26,6 +29,8 @@ PartitionWatcher::~PartitionWatcher() {
   }
   cv_.notify_all();
   thread_.join();
+  for (rd_kafka_topic_t* rkt : handles_)
+    if (rkt) rd_kafka_topic_destroy(rkt);
 }
 
 bool PartitionWatcher::latest(uint64_t* seen, Round* out) {
@@ -38,8 +43,13 @@ bool PartitionWatcher::latest(uint64_t* seen, Round* out) {
 
 PartitionWatcher::Round PartitionWatcher::query(bool watermarks) {
   Round r;
-  for (const std::string& topic : topics_) {
-    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
+  for (size_t i = 0; i < topics_.size(); ++i) {
+    const std::string& topic = topics_[i];
+    rd_kafka_topic_t* rkt = handles_[i];
+    if (rkt == nullptr) {
+      r.errors[topic] = rd_kafka_err2str(rd_kafka_last_error());
+      continue;
+    }
     const rd_kafka_metadata_t* md = nullptr;
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk_, 0, rkt, &md, kRequestTimeoutMs);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1) {
@@ -62,7 +72,6 @@ PartitionWatcher::Round PartitionWatcher::query(bool watermarks) {
       r.errors[topic] = rd_kafka_err2str(e ? e : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC);
     }
     if (md) rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
   }
   return r;
 }

@@ -53,6 +53,10 @@ class PartitionWatcher {
 
   rd_kafka_t* rk_;
   const std::vector<std::string> topics_;
+  // One handle per topic for the watcher's life, destroyed after the thread
+  // joins: a handle created and destroyed every round raced, under TSan, with
+  // librdkafka's broker thread still read-locking it.
+  std::vector<rd_kafka_topic_t*> handles_;
   const int interval_ms_;
   const bool first_watermarks_;
   std::mutex mu_;
