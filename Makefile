@@ -6,7 +6,7 @@
 
 JOBS      ?= $(shell nproc)
 BUILD     ?= build
-FUZZ_SECS ?= 80
+FUZZ_SECS ?= 100
 CMAKE_GEN := -G Ninja
 # librdkafka 2.8.0, built by scripts/librdkafka/build (run by `deps`): CMake
 # keeps its prefix in the cache; pkg-config users (examples/check) get it in
@@ -61,7 +61,7 @@ test-asan: deps
 test-fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(BUILD)-fuzz $(CMAKE_GEN) -DPOLICYSYNC_FUZZ=ON \
 	  -DPOLICYSYNC_BENCH=OFF -DBUILD_TESTING=OFF >/dev/null
-	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_message fuzz_domain fuzz_snapshot fuzz_wire
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_message fuzz_domain fuzz_snapshot fuzz_wire fuzz_dns_packet
 	fuzz/run $(BUILD)-fuzz $(FUZZ_SECS)
 
 bench: deps

@@ -1,0 +1,95 @@
+// Test helper: Ethernet frames carrying DNS queries, built byte by byte.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace policysync::testing {
+
+struct FrameSpec {
+  bool ipv6 = false;
+  bool vlan = false;
+  uint8_t ip_proto = 17;  // UDP
+  uint16_t dport = 53;
+  uint8_t flags_hi = 0x01;  // QR=0, OPCODE=0, RD=1
+  uint16_t qdcount = 1;
+  uint16_t frag = 0;     // IPv4 flags + fragment offset
+  uint8_t src_last = 7;  // last byte of the source address
+};
+
+inline void put16(std::vector<uint8_t>& v, size_t at, uint16_t x) {
+  v[at] = static_cast<uint8_t>(x >> 8);
+  v[at + 1] = static_cast<uint8_t>(x);
+}
+
+// `question` is the QNAME in wire format followed by whatever the case needs
+// (normally QTYPE and QCLASS).
+inline std::vector<uint8_t> dns_frame(const FrameSpec& s, const std::vector<uint8_t>& question) {
+  std::vector<uint8_t> f(12, 0x02);  // destination and source MAC
+  auto push16 = [&](uint16_t x) {
+    f.push_back(static_cast<uint8_t>(x >> 8));
+    f.push_back(static_cast<uint8_t>(x));
+  };
+  if (s.vlan) {
+    push16(0x8100);
+    push16(42);
+  }
+  push16(s.ipv6 ? 0x86dd : 0x0800);
+  const size_t ip = f.size();
+  const size_t dns_len = 12 + question.size();
+  const size_t udp_len = 8 + dns_len;
+  if (s.ipv6) {
+    f.resize(ip + 40, 0);
+    f[ip] = 0x60;
+    put16(f, ip + 4, static_cast<uint16_t>(udp_len));
+    f[ip + 6] = s.ip_proto;
+    f[ip + 7] = 64;
+    f[ip + 8] = 0x20;  // 2001:db8::src_last
+    f[ip + 9] = 0x01;
+    f[ip + 10] = 0x0d;
+    f[ip + 11] = 0xb8;
+    f[ip + 23] = s.src_last;
+    f[ip + 39] = 1;
+  } else {
+    f.resize(ip + 20, 0);
+    f[ip] = 0x45;
+    put16(f, ip + 2, static_cast<uint16_t>(20 + udp_len));
+    put16(f, ip + 6, s.frag);
+    f[ip + 8] = 64;
+    f[ip + 9] = s.ip_proto;
+    f[ip + 12] = 10;  // 10.0.0.src_last
+    f[ip + 15] = s.src_last;
+    f[ip + 16] = 10;
+    f[ip + 19] = 53;
+  }
+  const size_t udp = f.size();
+  f.resize(udp + 8, 0);
+  put16(f, udp, 40000);
+  put16(f, udp + 2, s.dport);
+  put16(f, udp + 4, static_cast<uint16_t>(udp_len));
+  const size_t dns = f.size();
+  f.resize(dns + 12, 0);
+  put16(f, dns, 0x1234);
+  f[dns + 2] = s.flags_hi;
+  put16(f, dns + 4, s.qdcount);
+  f.insert(f.end(), question.begin(), question.end());
+  return f;
+}
+
+// QNAME for a dotted name, then QTYPE A and QCLASS IN.
+inline std::vector<uint8_t> question(std::string_view dotted) {
+  std::vector<uint8_t> q;
+  while (!dotted.empty()) {
+    const size_t dot = dotted.find('.');
+    const std::string_view label = dotted.substr(0, dot);
+    q.push_back(static_cast<uint8_t>(label.size()));
+    q.insert(q.end(), label.begin(), label.end());
+    if (dot == std::string_view::npos) break;
+    dotted.remove_prefix(dot + 1);
+  }
+  q.insert(q.end(), {0, 0, 1, 0, 1});
+  return q;
+}
+
+}  // namespace policysync::testing

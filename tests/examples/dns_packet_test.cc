@@ -1,0 +1,141 @@
+// The DNS filter example's packet parser (examples/dpdk_dns_filter/dns_packet.h):
+// every kind of frame is classified by the documented rule, and never read
+// past its length.
+#include "dns_packet.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "dns_frame.h"
+
+namespace policysync {
+namespace {
+
+using testing::dns_frame;
+using testing::FrameSpec;
+using testing::question;
+
+// The frame in a heap block of exactly its size (ASan flags an over-read).
+dns::Packet parse_exact(const std::vector<uint8_t>& f) {
+  std::unique_ptr<uint8_t[]> b(new uint8_t[f.size() ? f.size() : 1]);
+  if (!f.empty()) std::memcpy(b.get(), f.data(), f.size());
+  return dns::parse(b.get(), f.size());
+}
+
+struct FrameCase {
+  const char* name;
+  std::function<std::vector<uint8_t>()> make;
+  dns::Kind kind;
+};
+
+class DnsPacketTest : public ::testing::TestWithParam<FrameCase> {};
+
+TEST_P(DnsPacketTest, Classified) {
+  const FrameCase& c = GetParam();
+  const dns::Packet p = parse_exact(c.make());
+  EXPECT_STREQ(dns::kind_name(p.kind), dns::kind_name(c.kind));
+  if (p.kind == dns::Kind::kQuery) {
+    const auto q = question("www.github.com");
+    ASSERT_EQ(p.qname.size(), q.size() - 4);
+    EXPECT_EQ(std::memcmp(p.qname.data(), q.data(), p.qname.size()), 0);
+    EXPECT_EQ(p.qtype, 1);
+    EXPECT_EQ(p.src[p.ipv6 ? 15 : 3], 7);
+  }
+}
+
+std::vector<uint8_t> frame(FrameSpec s = {}) { return dns_frame(s, question("www.github.com")); }
+std::vector<uint8_t> cut(std::vector<uint8_t> f, size_t n) {
+  f.resize(f.size() - n);
+  return f;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, DnsPacketTest,
+    ::testing::Values(
+        FrameCase{"ipv4", [] { return frame(); }, dns::Kind::kQuery},
+        FrameCase{"ipv6", [] { return frame({.ipv6 = true}); }, dns::Kind::kQuery},
+        FrameCase{"vlan", [] { return frame({.vlan = true}); }, dns::Kind::kQuery},
+        FrameCase{"vlan_ipv6", [] { return frame({.ipv6 = true, .vlan = true}); },
+                  dns::Kind::kQuery},
+        // not the filter's business: forwarded
+        FrameCase{"tcp", [] { return frame({.ip_proto = 6}); }, dns::Kind::kNotDns},
+        FrameCase{"port_80", [] { return frame({.dport = 80}); }, dns::Kind::kNotDns},
+        FrameCase{"response", [] { return frame({.flags_hi = 0x81}); }, dns::Kind::kNotDns},
+        FrameCase{"later_fragment", [] { return frame({.frag = 185}); }, dns::Kind::kNotDns},
+        FrameCase{"arp",
+                  [] {
+                    auto f = frame();
+                    f[12] = 0x08, f[13] = 0x06;
+                    return f;
+                  },
+                  dns::Kind::kNotDns},
+        // to port 53, but no usable query: dropped
+        FrameCase{"empty", [] { return std::vector<uint8_t>(); }, dns::Kind::kTruncatedL2L3},
+        FrameCase{"ipv4_header_missing", [] { return cut(frame(), frame().size() - 14); },
+                  dns::Kind::kTruncatedL2L3},
+        FrameCase{"ip_total_past_frame", [] { return cut(frame(), 1); }, dns::Kind::kTruncatedL2L3},
+        FrameCase{"ipv6_payload_past_frame", [] { return cut(frame({.ipv6 = true}), 1); },
+                  dns::Kind::kTruncatedL2L3},
+        FrameCase{"ihl_below_5",
+                  [] {
+                    auto f = frame();
+                    f[14] = 0x44;
+                    return f;
+                  },
+                  dns::Kind::kTruncatedL2L3},
+        FrameCase{"udp_len_past_ip",
+                  [] {
+                    auto f = frame();
+                    testing::put16(f, 14 + 20 + 4, 2000);
+                    return f;
+                  },
+                  dns::Kind::kTruncatedUdp},
+        FrameCase{"dns_header_short",
+                  [] { return dns_frame({}, {}); } /* 12-byte header, no question */,
+                  dns::Kind::kBadName},
+        FrameCase{"opcode_status", [] { return frame({.flags_hi = 0x10}); }, dns::Kind::kNotQuery},
+        FrameCase{"qdcount_0", [] { return frame({.qdcount = 0}); }, dns::Kind::kQdCount},
+        FrameCase{"qdcount_2", [] { return frame({.qdcount = 2}); }, dns::Kind::kQdCount},
+        FrameCase{"pointer_in_question",
+                  [] {
+                    return dns_frame({}, {3, 'w', 'w', 'w', 0xc0, 0x0c, 0, 1, 0, 1});
+                  },
+                  dns::Kind::kBadName},
+        FrameCase{"label_past_datagram",
+                  [] {
+                    return dns_frame({}, {9, 'a', 'b'});
+                  },
+                  dns::Kind::kBadName},
+        FrameCase{"no_qtype",
+                  [] {
+                    return dns_frame({}, {1, 'a', 0, 0});
+                  },
+                  dns::Kind::kTruncatedQuestion}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// A header shorter than 12 bytes: the UDP length says so.
+TEST(DnsPacket, ShortDnsHeader) {
+  auto f = dns_frame({}, {});
+  f.resize(f.size() - 4);                 // 8 of 12 header bytes
+  testing::put16(f, 14 + 2, 20 + 8 + 8);  // IPv4 total length
+  testing::put16(f, 14 + 20 + 4, 8 + 8);  // UDP length
+  EXPECT_EQ(parse_exact(f).kind, dns::Kind::kTruncatedHeader);
+}
+
+// Every proper prefix of a valid query frame is refused, never read past.
+TEST(DnsPacket, EveryTruncationIsRefused) {
+  for (const bool v6 : {false, true}) {
+    const auto f = frame({.ipv6 = v6});
+    for (size_t n = 0; n < f.size(); ++n) {
+      const std::vector<uint8_t> prefix(f.begin(), f.begin() + n);
+      EXPECT_NE(parse_exact(prefix).kind, dns::Kind::kQuery) << n;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace policysync
