@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,9 @@ struct World {
   // Each query zero-padded in a 64-byte slot, as rte_hash gets its 40-byte keys.
   static constexpr size_t kSlot = 64;
   std::vector<char> padded_slots;
+  // The same queries in DNS wire format, back to back (lookup_wire).
+  std::vector<uint8_t> wire_blob;
+  std::vector<std::span<const uint8_t>> wire_queries;
 
   World() {
     for (const auto& q : data.queries) query_blob += q;
@@ -71,6 +75,24 @@ struct World {
       queries.emplace_back(query_blob.data() + off, q.size());
       off += q.size();
     }
+    std::vector<size_t> wire_starts;
+    for (const auto& q : data.queries) {
+      wire_starts.push_back(wire_blob.size());
+      size_t from = 0;
+      for (;;) {
+        const size_t dot = q.find('.', from);
+        const size_t end = dot == std::string::npos ? q.size() : dot;
+        wire_blob.push_back(static_cast<uint8_t>(end - from));
+        wire_blob.insert(wire_blob.end(), q.begin() + from, q.begin() + end);
+        if (dot == std::string::npos) break;
+        from = dot + 1;
+      }
+      wire_blob.push_back(0);
+    }
+    wire_starts.push_back(wire_blob.size());
+    for (size_t i = 0; i + 1 < wire_starts.size(); ++i)
+      wire_queries.emplace_back(wire_blob.data() + wire_starts[i],
+                                wire_starts[i + 1] - wire_starts[i]);
     rte = std::make_unique<RteHashBaseline>(data.domains);
     const size_t before = store->memory_bytes();
     load_group(*store, "g", data.domains);

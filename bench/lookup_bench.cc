@@ -141,6 +141,29 @@ void BM_VerdictLookupBatch32(benchmark::State& state) {
 }
 BENCHMARK(BM_VerdictLookupBatch32);
 
+// The same bursts with the names in DNS wire format, as a data plane takes
+// them from packets (issue 9): compare with BM_VerdictLookupBatch32.
+void BM_VerdictLookupWireBatch32(benchmark::State& state) {
+  World& w = World::get();
+  Reader reader(*w.store);
+  const GroupRef g = reader.find_group("g");
+  const auto& wires = w.wire_queries;
+  const size_t bursts = wires.size() / kBurst;
+  Verdict out[kBurst];
+  size_t b = 0, hits = 0;
+  for (auto _ : state) {
+    reader.lookup_wire_batch(g, wires.data() + b * kBurst, kBurst, out);
+    hits += out[0].action != Action::kNone;
+    if (++b == bursts) {
+      b = 0;
+      reader.quiescent();
+    }
+  }
+  benchmark::DoNotOptimize(hits);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBurst));
+}
+BENCHMARK(BM_VerdictLookupWireBatch32);
+
 // --- memory ----------------------------------------------------------------
 
 void BM_MemoryPerEntry(benchmark::State& state) {
