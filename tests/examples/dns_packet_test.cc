@@ -19,11 +19,17 @@ using testing::dns_frame;
 using testing::FrameSpec;
 using testing::question;
 
-// The frame in a heap block of exactly its size (ASan flags an over-read).
-dns::Packet parse_exact(const std::vector<uint8_t>& f) {
-  std::unique_ptr<uint8_t[]> b(new uint8_t[f.size() ? f.size() : 1]);
-  if (!f.empty()) std::memcpy(b.get(), f.data(), f.size());
-  return dns::parse(b.get(), f.size());
+// The frame in a heap block of exactly its size (ASan flags an over-read),
+// kept alive as long as the packet that points into it.
+struct Parsed {
+  std::unique_ptr<uint8_t[]> frame;
+  dns::Packet p;
+};
+Parsed parse_exact(const std::vector<uint8_t>& f) {
+  Parsed r{std::unique_ptr<uint8_t[]>(new uint8_t[f.size() ? f.size() : 1]), {}};
+  if (!f.empty()) std::memcpy(r.frame.get(), f.data(), f.size());
+  r.p = dns::parse(r.frame.get(), f.size());
+  return r;
 }
 
 struct FrameCase {
@@ -36,7 +42,8 @@ class DnsPacketTest : public ::testing::TestWithParam<FrameCase> {};
 
 TEST_P(DnsPacketTest, Classified) {
   const FrameCase& c = GetParam();
-  const dns::Packet p = parse_exact(c.make());
+  const Parsed parsed = parse_exact(c.make());
+  const dns::Packet& p = parsed.p;
   EXPECT_STREQ(dns::kind_name(p.kind), dns::kind_name(c.kind));
   if (p.kind == dns::Kind::kQuery) {
     const auto q = question("www.github.com");
@@ -123,7 +130,7 @@ TEST(DnsPacket, ShortDnsHeader) {
   f.resize(f.size() - 4);                 // 8 of 12 header bytes
   testing::put16(f, 14 + 2, 20 + 8 + 8);  // IPv4 total length
   testing::put16(f, 14 + 20 + 4, 8 + 8);  // UDP length
-  EXPECT_EQ(parse_exact(f).kind, dns::Kind::kTruncatedHeader);
+  EXPECT_EQ(parse_exact(f).p.kind, dns::Kind::kTruncatedHeader);
 }
 
 // Every proper prefix of a valid query frame is refused, never read past.
@@ -132,7 +139,7 @@ TEST(DnsPacket, EveryTruncationIsRefused) {
     const auto f = frame({.ipv6 = v6});
     for (size_t n = 0; n < f.size(); ++n) {
       const std::vector<uint8_t> prefix(f.begin(), f.begin() + n);
-      EXPECT_NE(parse_exact(prefix).kind, dns::Kind::kQuery) << n;
+      EXPECT_NE(parse_exact(prefix).p.kind, dns::Kind::kQuery) << n;
     }
   }
 }
