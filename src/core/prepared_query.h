@@ -55,8 +55,9 @@ struct PreparedQuery {
       name[q] = '.';
       ++wire_labels;
     }
-    // A '.' byte inside a label would read as one more separator.
-    if (name[d - 1] == '.' || !finish(d) || labels != wire_labels) {
+    // A '.' byte inside a label reads as one more separator (or, ending the
+    // name, as an empty label, which finish() refuses).
+    if (!finish(d) || labels != wire_labels) {
       n = -1;
       return 0;
     }

@@ -55,17 +55,21 @@ Verdict from_record(const char* rec, MatchSource src) {
   return out;
 }
 
-Verdict invalid_query() {
+// The verdict for a name no policy can answer (generation 0).
+Verdict refused(MatchSource why) {
   Verdict v;
-  v.source = MatchSource::kInvalidQuery;
+  v.source = why;
   return v;
 }
 
-// prepare_wire()'s result as a verdict when the name is not usable.
-Verdict unusable_wire(int prepared) {
-  Verdict v;
-  v.source = prepared < 0 ? MatchSource::kMalformedName : MatchSource::kInvalidQuery;
-  return v;
+// Why prepare() / prepare_wire() refused a name; kNone if it is usable.
+MatchSource refusal(bool prepared) {
+  return prepared ? MatchSource::kNone : MatchSource::kInvalidQuery;
+}
+MatchSource wire_refusal(int prepared) {
+  return prepared > 0   ? MatchSource::kNone
+         : prepared < 0 ? MatchSource::kMalformedName
+                        : MatchSource::kInvalidQuery;
 }
 
 }  // namespace
@@ -137,7 +141,7 @@ struct Reader::Ops {
   static Verdict resolve_prefetched(const Reader& r, const Tables& t,
                                     const detail::PreparedQuery& q);
   // lookup_batch() over any name form: prep(i, q) prepares name i into q and
-  // returns the verdict to give if it is unusable (source kNone if usable).
+  // returns why it is unusable (kNone if usable).
   template <typename Prep>
   static void batch(const Reader& r, GroupRef group, size_t n, Verdict* out, Prep prep);
 };
@@ -225,7 +229,7 @@ Verdict Reader::Ops::resolve_prefetched(const Reader& r, const Tables& t,
 
 Verdict Reader::lookup(GroupRef group, std::string_view qname) const {
   detail::PreparedQuery q;
-  if (!q.prepare(qname)) return invalid_query();
+  if (!q.prepare(qname)) return refused(MatchSource::kInvalidQuery);
   const Ops::Tables t = Ops::load(*this, group.g_);
   Verdict v = Ops::resolve(*this, t, q);
   v.generation = t.pol ? t.pol->generation : 0;
@@ -266,20 +270,20 @@ void Reader::Ops::batch(const Reader& r, GroupRef group, size_t n, Verdict* out,
   // about 23 KiB of stack.
   constexpr size_t kChunk = 16;
   detail::PreparedQuery qs[kChunk];
-  Verdict bad[kChunk];
+  MatchSource why[kChunk];
   const Tables t = load(r, group.g_);
   const uint64_t generation = t.pol ? t.pol->generation : 0;
   for (size_t base = 0; base < n; base += kChunk) {
     const size_t m = n - base < kChunk ? n - base : kChunk;
     for (size_t i = 0; i < m; ++i) {
-      bad[i] = prep(base + i, qs[i]);
-      if (qs[i].n >= 0) prefetch_filters(t.mal, t.tab, qs[i]);
+      why[i] = prep(base + i, qs[i]);
+      if (why[i] == MatchSource::kNone) prefetch_filters(t.mal, t.tab, qs[i]);
     }
     for (size_t i = 0; i < m; ++i)
-      if (qs[i].n >= 0) prefetch_slots(t.mal, t.tab, qs[i]);
+      if (why[i] == MatchSource::kNone) prefetch_slots(t.mal, t.tab, qs[i]);
     for (size_t i = 0; i < m; ++i) {
-      if (qs[i].n < 0) {
-        out[base + i] = bad[i];  // no policy answered: generation 0, as lookup() gives
+      if (why[i] != MatchSource::kNone) {
+        out[base + i] = refused(why[i]);  // generation 0, as lookup() gives
         continue;
       }
       out[base + i] = resolve_prefetched(r, t, qs[i]);
@@ -290,15 +294,14 @@ void Reader::Ops::batch(const Reader& r, GroupRef group, size_t n, Verdict* out,
 
 void Reader::lookup_batch(GroupRef group, const std::string_view* qnames, size_t n,
                           Verdict* out) const {
-  Ops::batch(*this, group, n, out, [&](size_t i, detail::PreparedQuery& q) {
-    return q.prepare(qnames[i]) ? Verdict() : invalid_query();
-  });
+  Ops::batch(*this, group, n, out,
+             [&](size_t i, detail::PreparedQuery& q) { return refusal(q.prepare(qnames[i])); });
 }
 
 Verdict Reader::lookup_wire(GroupRef group, std::span<const uint8_t> wire) const {
   detail::PreparedQuery q;
-  const int prepared = q.prepare_wire(wire.data(), wire.size());
-  if (prepared <= 0) return unusable_wire(prepared);
+  const MatchSource why = wire_refusal(q.prepare_wire(wire.data(), wire.size()));
+  if (why != MatchSource::kNone) return refused(why);
   const Ops::Tables t = Ops::load(*this, group.g_);
   Verdict v = Ops::resolve(*this, t, q);
   v.generation = t.pol ? t.pol->generation : 0;
@@ -308,8 +311,7 @@ Verdict Reader::lookup_wire(GroupRef group, std::span<const uint8_t> wire) const
 void Reader::lookup_wire_batch(GroupRef group, const std::span<const uint8_t>* wires, size_t n,
                                Verdict* out) const {
   Ops::batch(*this, group, n, out, [&](size_t i, detail::PreparedQuery& q) {
-    const int prepared = q.prepare_wire(wires[i].data(), wires[i].size());
-    return prepared > 0 ? Verdict() : unusable_wire(prepared);
+    return wire_refusal(q.prepare_wire(wires[i].data(), wires[i].size()));
   });
 }
 

@@ -17,8 +17,11 @@ PartitionWatcher::PartitionWatcher(rd_kafka_t* rk, std::vector<std::string> topi
       topics_(std::move(topics)),
       interval_ms_(interval_ms),
       first_watermarks_(first_watermarks) {
-  for (const std::string& topic : topics_)
+  for (const std::string& topic : topics_) {
     handles_.push_back(rd_kafka_topic_new(rk_, topic.c_str(), nullptr));
+    // rd_kafka_last_error() is per thread: read it here, not on the watcher's.
+    handle_errors_.push_back(handles_.back() ? "" : rd_kafka_err2str(rd_kafka_last_error()));
+  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -47,7 +50,7 @@ PartitionWatcher::Round PartitionWatcher::query(bool watermarks) {
     const std::string& topic = topics_[i];
     rd_kafka_topic_t* rkt = handles_[i];
     if (rkt == nullptr) {
-      r.errors[topic] = rd_kafka_err2str(rd_kafka_last_error());
+      r.errors[topic] = handle_errors_[i];
       continue;
     }
     const rd_kafka_metadata_t* md = nullptr;

@@ -56,7 +56,9 @@ class PartitionWatcher {
   // One handle per topic for the watcher's life, destroyed after the thread
   // joins: a handle created and destroyed every round raced, under TSan, with
   // librdkafka's broker thread still read-locking it.
+  // A null handle (librdkafka refused the name) carries why in handle_errors_.
   std::vector<rd_kafka_topic_t*> handles_;
+  std::vector<std::string> handle_errors_;
   const int interval_ms_;
   const bool first_watermarks_;
   std::mutex mu_;
