@@ -248,7 +248,8 @@ bool pump(const std::vector<Instance*>& all, const std::function<bool()>& cond,
   while (!cond()) {
     for (Instance* i : all)
       if (i->consumer) {
-        EXPECT_TRUE(i->consumer->poll_once(10).ok());
+        const Status s = i->consumer->poll_once(10);
+        EXPECT_TRUE(s.ok()) << s.to_string();
       }
     if (std::chrono::steady_clock::now() > deadline) return false;
   }
@@ -813,13 +814,15 @@ TEST_F(MockTest, BrokerLossIsRetriedWhileLookupsKeepAnswering) {
   ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
   produce(brokers_, "policy", "g", {begin("g"), add("g", "old.com"), complete("g", 1)});
   Instance a(brokers_, "policy", "solo", {{"reconnect.backoff.max.ms", "200"}});
-  ASSERT_TRUE(pump({&a}, [&] { return a.consumer->ready(); }));
+  ASSERT_TRUE(pump({&a}, [&] { return a.consumer->ready(); })) << a.dump();
   ASSERT_TRUE(cluster_->broker_down(1).ok());
-  ASSERT_TRUE(pump({&a}, [&] { return a.logged("kafka: "); })) << "the loss is logged";
+  ASSERT_TRUE(pump({&a}, [&] { return a.logged("kafka: "); })) << "the loss is logged\n"
+                                                               << a.dump();
   EXPECT_EQ(lookup(a.store, "g", "old.com"), Action::kBlacklist) << "old tables keep answering";
   ASSERT_TRUE(cluster_->broker_up(1).ok());
   produce(brokers_, "policy", "g", {begin("g"), add("g", "new.com"), complete("g", 1)});
-  ASSERT_TRUE(pump({&a}, [&] { return lookup(a.store, "g", "new.com") == Action::kBlacklist; }));
+  ASSERT_TRUE(pump({&a}, [&] { return lookup(a.store, "g", "new.com") == Action::kBlacklist; }))
+      << a.dump();
 }
 
 TEST_F(MockTest, InvalidMessagesGoToTheDeadLetterTopicBeforeTheirOffsetIsCommitted) {
