@@ -15,9 +15,9 @@
 namespace policysync {
 namespace {
 
-using testing::dns_frame;
-using testing::FrameSpec;
-using testing::question;
+using dns::dns_frame;
+using dns::FrameSpec;
+using dns::question;
 
 // The frame in a heap block of exactly its size (ASan flags an over-read),
 // kept alive as long as the packet that points into it.
@@ -97,7 +97,7 @@ INSTANTIATE_TEST_SUITE_P(
         FrameCase{"udp_len_past_ip",
                   [] {
                     auto f = frame();
-                    testing::put16(f, 14 + 20 + 4, 2000);
+                    dns::put16(f, 14 + 20 + 4, 2000);
                     return f;
                   },
                   dns::Kind::kTruncatedUdp},
@@ -127,9 +127,9 @@ INSTANTIATE_TEST_SUITE_P(
 // A header shorter than 12 bytes: the UDP length says so.
 TEST(DnsPacket, ShortDnsHeader) {
   auto f = dns_frame({}, {});
-  f.resize(f.size() - 4);                 // 8 of 12 header bytes
-  testing::put16(f, 14 + 2, 20 + 8 + 8);  // IPv4 total length
-  testing::put16(f, 14 + 20 + 4, 8 + 8);  // UDP length
+  f.resize(f.size() - 4);             // 8 of 12 header bytes
+  dns::put16(f, 14 + 2, 20 + 8 + 8);  // IPv4 total length
+  dns::put16(f, 14 + 20 + 4, 8 + 8);  // UDP length
   EXPECT_EQ(parse_exact(f).p.kind, dns::Kind::kTruncatedHeader);
 }
 

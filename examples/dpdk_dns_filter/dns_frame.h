@@ -1,11 +1,17 @@
-// Test helper: Ethernet frames carrying DNS queries, built byte by byte.
+// Ethernet frames carrying DNS queries, built byte by byte: the demo's
+// traffic and the tests' (no DPDK). Sources are 10.<src_net>.0.<src_last> or
+// 2001:db8:<src_net>::<src_last>; the destination is a resolver on port 53.
+//
+// Example:
+//   std::vector<uint8_t> f = dns::dns_frame({.ipv6 = true}, dns::question("www.github.com"));
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
-namespace policysync::testing {
+namespace dns {
 
 struct FrameSpec {
   bool ipv6 = false;
@@ -16,6 +22,7 @@ struct FrameSpec {
   uint16_t qdcount = 1;
   uint16_t frag = 0;     // IPv4 flags + fragment offset
   uint8_t src_last = 7;  // last byte of the source address
+  uint8_t src_net = 0;   // its network (see above)
 };
 
 inline void put16(std::vector<uint8_t>& v, size_t at, uint16_t x) {
@@ -45,10 +52,11 @@ inline std::vector<uint8_t> dns_frame(const FrameSpec& s, const std::vector<uint
     put16(f, ip + 4, static_cast<uint16_t>(udp_len));
     f[ip + 6] = s.ip_proto;
     f[ip + 7] = 64;
-    f[ip + 8] = 0x20;  // 2001:db8::src_last
+    f[ip + 8] = 0x20;  // 2001:db8:src_net::src_last
     f[ip + 9] = 0x01;
     f[ip + 10] = 0x0d;
     f[ip + 11] = 0xb8;
+    f[ip + 13] = s.src_net;
     f[ip + 23] = s.src_last;
     f[ip + 39] = 1;
   } else {
@@ -58,7 +66,8 @@ inline std::vector<uint8_t> dns_frame(const FrameSpec& s, const std::vector<uint
     put16(f, ip + 6, s.frag);
     f[ip + 8] = 64;
     f[ip + 9] = s.ip_proto;
-    f[ip + 12] = 10;  // 10.0.0.src_last
+    f[ip + 12] = 10;  // 10.src_net.0.src_last
+    f[ip + 13] = s.src_net;
     f[ip + 15] = s.src_last;
     f[ip + 16] = 10;
     f[ip + 19] = 53;
@@ -92,4 +101,4 @@ inline std::vector<uint8_t> question(std::string_view dotted) {
   return q;
 }
 
-}  // namespace policysync::testing
+}  // namespace dns

@@ -1,0 +1,141 @@
+// A worker lcore's loop and the counters the main lcore reads from it
+// (dns_filter.cc). DPDK and policysync; the classification itself is
+// burst_filter.h.
+//
+// Example (main lcore):
+//   dns_filter::Worker w;  w.ports = {0};
+//   rte_eal_remote_launch(dns_filter::worker_main, &w, lcore);
+#pragma once
+
+#include <policysync/policy_store.h>
+#include <policysync/reader.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <atomic>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "burst_filter.h"
+#include "group_map.h"
+
+namespace dns_filter {
+
+constexpr uint16_t kBurst = 32;
+constexpr uint16_t kRing = 1024;
+
+inline std::atomic<bool> g_stop{false};
+// Ports the workers poll (bit = port id). The demo opens one at a time; a
+// worker sees the change at its next burst. Relaxed: no data is published
+// through it (the ports were started before the workers launched).
+inline std::atomic<uint64_t> g_enabled_ports{~0ull};
+
+struct Worker {
+  unsigned lcore = 0;
+  std::vector<uint16_t> ports;
+  dns::FilterCounters counters;
+  std::atomic<uint64_t> tx_full{0};  // forwarded but the TX ring was full: freed
+};
+
+struct Shared {
+  const policysync::PolicyStore* store = nullptr;
+  const dns::GroupMap* map = nullptr;
+};
+inline Shared g_shared;
+
+inline int worker_main(void* arg) {
+  Worker& w = *static_cast<Worker*>(arg);
+  policysync::Reader reader(*g_shared.store);  // registered on this lcore
+  dns::BurstFilter filter(*g_shared.map, reader, w.counters);
+  rte_mbuf* rx[kBurst];
+  rte_mbuf* tx[kBurst];
+  const uint8_t* frames[kBurst];
+  uint32_t lens[kBurst];
+  bool forward[kBurst];
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    const uint64_t enabled = g_enabled_ports.load(std::memory_order_relaxed);
+    for (uint16_t port : w.ports) {
+      if (!(enabled >> port & 1)) continue;
+      const uint16_t n = rte_eth_rx_burst(port, 0, rx, kBurst);
+      if (n == 0) continue;
+      // One segment per frame: the pool's buffers hold a whole Ethernet
+      // frame and scattered RX is not enabled.
+      for (uint16_t i = 0; i < n; ++i) {
+        frames[i] = rte_pktmbuf_mtod(rx[i], const uint8_t*);
+        lens[i] = rte_pktmbuf_data_len(rx[i]);
+      }
+      filter.classify(frames, lens, n, forward);
+      uint16_t k = 0;
+      for (uint16_t i = 0; i < n; ++i) {
+        if (forward[i])
+          tx[k++] = rx[i];
+        else
+          rte_pktmbuf_free(rx[i]);
+      }
+      const uint16_t sent = rte_eth_tx_burst(port, 0, tx, k);
+      if (sent < k) {
+        dns::FilterCounters::bump(w.tx_full, k - sent);
+        rte_pktmbuf_free_bulk(tx + sent, k - sent);
+      }
+    }
+    reader.quiescent();  // between bursts: old tables can be reclaimed
+  }
+  reader.offline();
+  return 0;
+}
+
+inline bool start_port(uint16_t port, rte_mempool* pool, std::string* error) {
+  rte_eth_conf conf{};
+  const int socket = rte_eth_dev_socket_id(port);
+  int rc = rte_eth_dev_configure(port, 1, 1, &conf);
+  if (rc == 0) rc = rte_eth_rx_queue_setup(port, 0, kRing, socket, nullptr, pool);
+  if (rc == 0) rc = rte_eth_tx_queue_setup(port, 0, kRing, socket, nullptr);
+  if (rc == 0) rc = rte_eth_dev_start(port);
+  if (rc != 0) *error = "port " + std::to_string(port) + ": " + rte_strerror(-rc);
+  return rc == 0;
+}
+
+// Sums every worker's counters into one line.
+inline std::string stats_line(const std::vector<std::unique_ptr<Worker>>& workers) {
+  using policysync::Action;
+  uint64_t packets = 0, fwd = 0, drop = 0, tx_full = 0, unmatchable = 0;
+  uint64_t verdicts[dns::FilterCounters::kActions] = {};
+  uint64_t kinds[static_cast<size_t>(dns::Kind::kCount)] = {};
+  for (const auto& w : workers) {
+    const dns::FilterCounters& c = w->counters;
+    packets += c.packets.load(std::memory_order_relaxed);
+    fwd += c.forwarded.load(std::memory_order_relaxed);
+    drop += c.dropped.load(std::memory_order_relaxed);
+    unmatchable += c.unmatchable.load(std::memory_order_relaxed);
+    tx_full += w->tx_full.load(std::memory_order_relaxed);
+    for (size_t a = 0; a < dns::FilterCounters::kActions; ++a)
+      verdicts[a] += c.verdicts[a].load(std::memory_order_relaxed);
+    for (size_t k = 0; k < static_cast<size_t>(dns::Kind::kCount); ++k)
+      kinds[k] += c.kinds[k].load(std::memory_order_relaxed);
+  }
+  std::ostringstream s;
+  s << "packets=" << packets << " forwarded=" << fwd << " dropped=" << drop << " | verdicts:";
+  for (size_t a = 0; a < dns::FilterCounters::kActions; ++a)
+    s << ' ' << policysync::action_name(static_cast<Action>(a)) << '=' << verdicts[a];
+  s << " unmatchable=" << unmatchable << " | packets:";
+  for (size_t k = 0; k < static_cast<size_t>(dns::Kind::kCount); ++k)
+    s << ' ' << dns::kind_name(static_cast<dns::Kind>(k)) << '=' << kinds[k];
+  if (tx_full) s << " | tx_full=" << tx_full;
+  return s.str();
+}
+
+inline uint64_t total_packets(const std::vector<std::unique_ptr<Worker>>& workers) {
+  uint64_t n = 0;
+  for (const auto& w : workers) n += w->counters.packets.load(std::memory_order_relaxed);
+  return n;
+}
+
+inline uint64_t total_dropped(const std::vector<std::unique_ptr<Worker>>& workers) {
+  uint64_t n = 0;
+  for (const auto& w : workers) n += w->counters.dropped.load(std::memory_order_relaxed);
+  return n;
+}
+
+}  // namespace dns_filter
