@@ -2,7 +2,7 @@
 #   make demo   install dependencies, build, run the demo
 #   make test   install dependencies, build, run every test (plain, installed examples,
 #               TSan, ASan+UBSan, fuzz)
-# Other targets: build, test-kafka (KAFKA_VERSION=3.9.1 for 3.x), bench, bench-e2e (on a real broker), format, clean.
+# Other targets: demo-dpdk (the DPDK DNS filter), build, test-kafka (KAFKA_VERSION=3.9.1 for 3.x), bench, bench-e2e (on a real broker), format, clean.
 
 JOBS      ?= $(shell nproc)
 BUILD     ?= build
@@ -15,7 +15,7 @@ RDKAFKA_PREFIX := $(shell scripts/librdkafka/build --prefix)
 export PKG_CONFIG_PATH := $(RDKAFKA_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 CMAKE_GEN += -DPOLICYSYNC_RDKAFKA_PREFIX=$(RDKAFKA_PREFIX)
 
-.PHONY: deps build demo test test-kafka test-plain test-examples test-tsan test-asan test-fuzz bench bench-e2e format format-check clean
+.PHONY: deps build demo demo-dpdk test test-kafka test-plain test-examples test-tsan test-asan test-fuzz bench bench-e2e format format-check clean
 
 deps:
 	@scripts/install-deps
@@ -26,6 +26,11 @@ build: deps
 
 demo: build
 	$(BUILD)/apps/kafka_consumer --demo
+
+# The DPDK DNS filter, built against the installed package, on the embedded
+# cluster and a generated pcap (its output pcaps land in $(BUILD)/demo-dpdk).
+demo-dpdk: build
+	examples/check $(BUILD) demo-dpdk $(BUILD)/demo-dpdk
 
 test: deps format-check test-plain test-examples test-tsan test-asan test-fuzz
 	@echo "make test: all suites passed"

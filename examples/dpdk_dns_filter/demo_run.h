@@ -146,7 +146,7 @@ inline int run(const std::string& dir, policysync::PolicyStore& store,
   };
   auto replay = [&](uint16_t port, uint64_t until, const char* what) {
     g_enabled_ports.store(uint64_t{1} << port, std::memory_order_relaxed);
-    const bool ok = poll_until([&] { return total_packets(workers) == until; }, what);
+    const bool ok = poll_until([&] { return Totals::of(workers).packets == until; }, what);
     g_enabled_ports.store(0, std::memory_order_relaxed);
     return ok;
   };
@@ -188,8 +188,8 @@ inline int run(const std::string& dir, policysync::PolicyStore& store,
       "replaying %llu packets on port 0\n",
       kSecondSync.size(), static_cast<unsigned long long>(per_pass));
   ok = ok && replay(0, per_pass, "the first pass");
-  const uint64_t dropped_before = total_dropped(workers);
-  std::printf("dns_filter: before SYNC_COMPLETE: %s\n", stats_line(workers).c_str());
+  const Totals before = Totals::of(workers);
+  std::printf("dns_filter: before SYNC_COMPLETE: %s\n", before.line().c_str());
 
   for (const char* g : {"enterprise_a", "enterprise_b"})
     ok = ok && publish(g, detail::sync_message("SYNC_COMPLETE", g));
@@ -200,8 +200,8 @@ inline int run(const std::string& dir, policysync::PolicyStore& store,
   std::printf("dns_filter: sync 2 complete: replaying %llu packets on port 1\n",
               static_cast<unsigned long long>(per_pass));
   ok = ok && replay(1, 2 * per_pass, "the second pass");
-  const uint64_t dropped_after = total_dropped(workers) - dropped_before;
-  std::printf("dns_filter: after SYNC_COMPLETE (both passes): %s\n", stats_line(workers).c_str());
+  const Totals after = Totals::of(workers).since(before);
+  std::printf("dns_filter: after SYNC_COMPLETE: %s\n", after.line().c_str());
 
   g_stop = true;
   rte_eal_mp_wait_lcore();
@@ -211,11 +211,11 @@ inline int run(const std::string& dir, policysync::PolicyStore& store,
   std::printf(
       "dns_filter: dropped %llu of %llu before SYNC_COMPLETE (policy says %llu), "
       "%llu of %llu after (policy says %llu); pcaps in %s\n",
-      static_cast<unsigned long long>(dropped_before), static_cast<unsigned long long>(per_pass),
-      static_cast<unsigned long long>(want_before), static_cast<unsigned long long>(dropped_after),
+      static_cast<unsigned long long>(before.dropped), static_cast<unsigned long long>(per_pass),
+      static_cast<unsigned long long>(want_before), static_cast<unsigned long long>(after.dropped),
       static_cast<unsigned long long>(per_pass), static_cast<unsigned long long>(want_after),
       dir.c_str());
-  return dropped_before == want_before && dropped_after == want_after ? 0 : 1;
+  return before.dropped == want_before && after.dropped == want_after ? 0 : 1;
 }
 
 }  // namespace dns_filter::demo

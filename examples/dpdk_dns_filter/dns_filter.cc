@@ -114,7 +114,7 @@ int serve(AppOptions& app, policysync::PolicyStore& store,
     }
     if (std::chrono::steady_clock::now() >= next_stats) {
       next_stats += std::chrono::seconds(1);
-      std::printf("dns_filter: %s | policy %s\n", stats_line(workers).c_str(),
+      std::printf("dns_filter: %s | policy %s\n", Totals::of(workers).line().c_str(),
                   consumer->ready() ? "ready" : "catching up");
       std::fflush(stdout);
     }

@@ -97,45 +97,57 @@ inline bool start_port(uint16_t port, rte_mempool* pool, std::string* error) {
   return rc == 0;
 }
 
-// Sums every worker's counters into one line.
-inline std::string stats_line(const std::vector<std::unique_ptr<Worker>>& workers) {
-  using policysync::Action;
-  uint64_t packets = 0, fwd = 0, drop = 0, tx_full = 0, unmatchable = 0;
+// Every worker's counters summed at one moment (each counter on its own:
+// the workers keep counting while they are read).
+struct Totals {
+  static constexpr size_t kKinds = static_cast<size_t>(dns::Kind::kCount);
+  uint64_t packets = 0, forwarded = 0, dropped = 0, unmatchable = 0, tx_full = 0;
   uint64_t verdicts[dns::FilterCounters::kActions] = {};
-  uint64_t kinds[static_cast<size_t>(dns::Kind::kCount)] = {};
-  for (const auto& w : workers) {
-    const dns::FilterCounters& c = w->counters;
-    packets += c.packets.load(std::memory_order_relaxed);
-    fwd += c.forwarded.load(std::memory_order_relaxed);
-    drop += c.dropped.load(std::memory_order_relaxed);
-    unmatchable += c.unmatchable.load(std::memory_order_relaxed);
-    tx_full += w->tx_full.load(std::memory_order_relaxed);
-    for (size_t a = 0; a < dns::FilterCounters::kActions; ++a)
-      verdicts[a] += c.verdicts[a].load(std::memory_order_relaxed);
-    for (size_t k = 0; k < static_cast<size_t>(dns::Kind::kCount); ++k)
-      kinds[k] += c.kinds[k].load(std::memory_order_relaxed);
+  uint64_t kinds[kKinds] = {};
+
+  static Totals of(const std::vector<std::unique_ptr<Worker>>& workers) {
+    Totals t;
+    constexpr auto relaxed = std::memory_order_relaxed;
+    for (const auto& w : workers) {
+      const dns::FilterCounters& c = w->counters;
+      t.packets += c.packets.load(relaxed);
+      t.forwarded += c.forwarded.load(relaxed);
+      t.dropped += c.dropped.load(relaxed);
+      t.unmatchable += c.unmatchable.load(relaxed);
+      t.tx_full += w->tx_full.load(relaxed);
+      for (size_t a = 0; a < dns::FilterCounters::kActions; ++a)
+        t.verdicts[a] += c.verdicts[a].load(relaxed);
+      for (size_t k = 0; k < kKinds; ++k) t.kinds[k] += c.kinds[k].load(relaxed);
+    }
+    return t;
   }
-  std::ostringstream s;
-  s << "packets=" << packets << " forwarded=" << fwd << " dropped=" << drop << " | verdicts:";
-  for (size_t a = 0; a < dns::FilterCounters::kActions; ++a)
-    s << ' ' << policysync::action_name(static_cast<Action>(a)) << '=' << verdicts[a];
-  s << " unmatchable=" << unmatchable << " | packets:";
-  for (size_t k = 0; k < static_cast<size_t>(dns::Kind::kCount); ++k)
-    s << ' ' << dns::kind_name(static_cast<dns::Kind>(k)) << '=' << kinds[k];
-  if (tx_full) s << " | tx_full=" << tx_full;
-  return s.str();
-}
 
-inline uint64_t total_packets(const std::vector<std::unique_ptr<Worker>>& workers) {
-  uint64_t n = 0;
-  for (const auto& w : workers) n += w->counters.packets.load(std::memory_order_relaxed);
-  return n;
-}
+  // What was counted since `earlier`.
+  Totals since(const Totals& earlier) const {
+    Totals d = *this;
+    d.packets -= earlier.packets;
+    d.forwarded -= earlier.forwarded;
+    d.dropped -= earlier.dropped;
+    d.unmatchable -= earlier.unmatchable;
+    d.tx_full -= earlier.tx_full;
+    for (size_t a = 0; a < dns::FilterCounters::kActions; ++a) d.verdicts[a] -= earlier.verdicts[a];
+    for (size_t k = 0; k < kKinds; ++k) d.kinds[k] -= earlier.kinds[k];
+    return d;
+  }
 
-inline uint64_t total_dropped(const std::vector<std::unique_ptr<Worker>>& workers) {
-  uint64_t n = 0;
-  for (const auto& w : workers) n += w->counters.dropped.load(std::memory_order_relaxed);
-  return n;
-}
+  // "packets=.. forwarded=.. dropped=.. | verdicts: none=.. .. | packets: query=.. .."
+  std::string line() const {
+    std::ostringstream s;
+    s << "packets=" << packets << " forwarded=" << forwarded << " dropped=" << dropped
+      << " | verdicts:";
+    for (size_t a = 0; a < dns::FilterCounters::kActions; ++a)
+      s << ' ' << policysync::action_name(static_cast<policysync::Action>(a)) << '=' << verdicts[a];
+    s << " unmatchable=" << unmatchable << " | packets:";
+    for (size_t k = 0; k < kKinds; ++k)
+      s << ' ' << dns::kind_name(static_cast<dns::Kind>(k)) << '=' << kinds[k];
+    if (tx_full) s << " | tx_full=" << tx_full;
+    return s.str();
+  }
+};
 
 }  // namespace dns_filter
