@@ -2,7 +2,7 @@
 #   make demo   install dependencies, build, run the demo
 #   make test   install dependencies, build, run every test (plain, installed examples,
 #               TSan, ASan+UBSan, fuzz)
-# Other targets: demo-dpdk (the DPDK DNS filter), build, test-kafka (KAFKA_VERSION=3.9.1 for 3.x), bench, bench-e2e (on a real broker), format, clean.
+# Other targets: demo-dpdk (the DPDK DNS filter), build, test-kafka (KAFKA_VERSION=3.9.1 for 3.x), bench, bench-e2e (on a real broker), bench-dpdk, format, clean.
 
 JOBS      ?= $(shell nproc)
 BUILD     ?= build
@@ -15,7 +15,7 @@ RDKAFKA_PREFIX := $(shell scripts/librdkafka/build --prefix)
 export PKG_CONFIG_PATH := $(RDKAFKA_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 CMAKE_GEN += -DPOLICYSYNC_RDKAFKA_PREFIX=$(RDKAFKA_PREFIX)
 
-.PHONY: deps build demo demo-dpdk test test-kafka test-plain test-examples test-tsan test-asan test-fuzz bench bench-e2e format format-check clean
+.PHONY: deps build demo demo-dpdk test test-kafka test-plain test-examples test-tsan test-asan test-fuzz bench bench-e2e bench-dpdk format format-check clean
 
 deps:
 	@scripts/install-deps
@@ -76,6 +76,12 @@ bench: deps
 
 bench-e2e: bench
 	bench/e2e $(BUILD)-bench
+
+# The DPDK DNS filter per worker lcore against the seed's pipeline (2 CPUs).
+bench-dpdk: deps
+	cmake -S . -B $(BUILD)-bench $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+	cmake --build $(BUILD)-bench -j $(JOBS) --target dpdk_filter_bench
+	$(BUILD)-bench/bench/dpdk_filter_bench
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')
