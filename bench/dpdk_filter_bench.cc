@@ -38,11 +38,13 @@
 #include "bench_world.h"
 #include "burst_filter.h"
 #include "dataset.h"
+#include "demo_traffic.h"
 #include "dns_frame.h"
 #include "policysync/policy_store.h"
 #include "policysync/reader.h"
 #include "rte_hash_baseline.h"
 #include "seed_pipeline.h"
+#include "worker.h"
 
 namespace {
 
@@ -83,7 +85,6 @@ int run_trial(void* arg) {
   dns::BurstFilter filter(*g_setup.map, reader, counters);
   SeedPipeline::Worker seed(*g_setup.seed);
   rte_mbuf* rx[kBurst];
-  rte_mbuf* tx[kBurst];
   const uint8_t* frames[kBurst];
   uint32_t lens[kBurst];
   bool forward[kBurst];
@@ -91,11 +92,8 @@ int run_trial(void* arg) {
   const uint64_t start = rte_rdtsc();
   while (t.packets ? done < t.packets : !t.stop.load(std::memory_order_relaxed)) {
     const uint16_t n = rte_eth_rx_burst(kRx, 0, rx, kBurst);
-    for (uint16_t i = 0; i < n; ++i) {
-      frames[i] = rte_pktmbuf_mtod(rx[i], const uint8_t*);
-      lens[i] = rte_pktmbuf_data_len(rx[i]);
-      forward[i] = true;
-    }
+    dns_filter::frame_views(rx, n, frames, lens);
+    std::fill(forward, forward + n, true);
     switch (t.mode) {
       case Mode::kIo:
         break;
@@ -110,16 +108,8 @@ int run_trial(void* arg) {
         seed.classify(frames, lens, n, forward);
         break;
     }
-    uint16_t k = 0;
-    for (uint16_t i = 0; i < n; ++i) {
-      if (forward[i])
-        tx[k++] = rx[i];
-      else
-        rte_pktmbuf_free(rx[i]);
-    }
-    const uint16_t sent = rte_eth_tx_burst(kTx, 0, tx, k);
-    if (sent < k) rte_pktmbuf_free_bulk(tx + sent, k - sent);
-    forwarded += k;
+    uint16_t unsent = 0;
+    forwarded += dns_filter::send_or_free(kTx, rx, forward, n, &unsent) + unsent;
     done += n;
     t.done.store(done, std::memory_order_relaxed);
     reader.quiescent();
@@ -139,28 +129,6 @@ std::vector<std::vector<uint8_t>> make_frames(const Dataset& d) {
     out.push_back(dns::dns_frame(s, dns::question(d.queries[i])));
   }
   return out;
-}
-
-bool write_pcap(const std::string& path, const std::vector<std::vector<uint8_t>>& frames) {
-  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
-  pcap_dumper_t* out = pcap_dump_open(dead, path.c_str());
-  if (!out) return false;
-  for (const auto& f : frames) {
-    pcap_pkthdr h{};
-    h.caplen = h.len = static_cast<bpf_u_int32>(f.size());
-    pcap_dump(reinterpret_cast<u_char*>(out), &h, f.data());
-  }
-  pcap_dump_close(out);
-  pcap_close(dead);
-  return true;
-}
-
-bool start_port(uint16_t port, rte_mempool* pool) {
-  rte_eth_conf conf{};
-  return rte_eth_dev_configure(port, 1, 1, &conf) == 0 &&
-         rte_eth_rx_queue_setup(port, 0, 1024, rte_eth_dev_socket_id(port), nullptr, pool) == 0 &&
-         rte_eth_tx_queue_setup(port, 0, 1024, rte_eth_dev_socket_id(port), nullptr) == 0 &&
-         rte_eth_dev_start(port) == 0;
 }
 
 void apply_group(PolicyStore& store, const std::vector<std::string>& domains,
@@ -198,32 +166,29 @@ int main() {
   for (size_t i = 0; i < kMalicious; ++i)
     malicious.push_back("m" + std::to_string(i) + "." + random_domain(rng));
   const auto frames = make_frames(data);
-  if (!write_pcap(pcap_path, frames)) return 1;
+  std::string error;
+  if (!dns::write_frames(pcap_path, frames, &error)) {
+    std::fprintf(stderr, "dpdk_filter_bench: %s\n", error.c_str());
+    return 1;
+  }
 
   const std::string vdev_rx = "net_pcap0,rx_pcap=" + pcap_path + ",infinite_rx=1";
-  const char* argv[] = {"dpdk_filter_bench",
-                        "--no-huge",
-                        "--no-pci",
-                        "-m",
-                        "1024",
-                        "--no-shconf",
-                        "--no-telemetry",
-                        "--log-level=error",
-                        "-l",
-                        "0-1",
-                        "--vdev",
-                        vdev_rx.c_str(),
-                        "--vdev",
-                        "net_null0"};
-  if (rte_eal_init(static_cast<int>(std::size(argv)), const_cast<char**>(argv)) < 0) {
+  std::vector<std::string> args = {"dpdk_filter_bench"};
+  args.insert(args.end(), dns_filter::kNoHardwareEal.begin(), dns_filter::kNoHardwareEal.end());
+  args.insert(args.end(),
+              {"--log-level=error", "-l", "0-1", "--vdev", vdev_rx, "--vdev", "net_null0"});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
     std::fprintf(stderr, "dpdk_filter_bench: EAL: %s (needs 2 CPUs)\n", rte_strerror(rte_errno));
     return 1;
   }
   // Small buffers: 131,072 preloaded frames plus the copies in flight.
   rte_mempool* pool = rte_pktmbuf_pool_create("bench", kFrames + 16384, 256, 0,
                                               RTE_PKTMBUF_HEADROOM + 256, rte_socket_id());
-  if (!pool || !start_port(kRx, pool) || !start_port(kTx, pool)) {
-    std::fprintf(stderr, "dpdk_filter_bench: ports: %s\n", rte_strerror(rte_errno));
+  if (!pool || !dns_filter::start_port(kRx, pool, &error) ||
+      !dns_filter::start_port(kTx, pool, &error)) {
+    std::fprintf(stderr, "dpdk_filter_bench: %s\n", pool ? error.c_str() : "mbuf pool");
     return 1;
   }
 

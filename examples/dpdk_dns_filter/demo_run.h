@@ -52,21 +52,13 @@ inline bool prepare(std::string* dir, std::vector<std::string>* eal_args) {
     return false;
   }
   const bool two_cpus = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
-  *eal_args = {"dns_filter",
-               "--no-huge",
-               "--no-pci",
-               "-m",
-               "1024",
-               "--no-shconf",
-               "--no-telemetry",
-               "--lcores",
-               two_cpus ? "0@0,1@1" : "0@0,1@0",
-               "--log-level",
-               "*:warning",
-               "--vdev",
-               "net_pcap0,rx_pcap=" + *dir + "/queries.pcap,tx_pcap=" + *dir + "/before.pcap",
-               "--vdev",
-               "net_pcap1,rx_pcap=" + *dir + "/queries.pcap,tx_pcap=" + *dir + "/after.pcap"};
+  *eal_args = {"dns_filter"};
+  eal_args->insert(eal_args->end(), kNoHardwareEal.begin(), kNoHardwareEal.end());
+  eal_args->insert(
+      eal_args->end(),
+      {"--lcores", two_cpus ? "0@0,1@1" : "0@0,1@0", "--log-level", "*:warning", "--vdev",
+       "net_pcap0,rx_pcap=" + *dir + "/queries.pcap,tx_pcap=" + *dir + "/before.pcap", "--vdev",
+       "net_pcap1,rx_pcap=" + *dir + "/queries.pcap,tx_pcap=" + *dir + "/after.pcap"});
   return true;
 }
 

@@ -15,6 +15,30 @@
 
 #include "dns_frame.h"
 
+namespace dns {
+
+// Writes Ethernet frames as a pcap file (libpcap), in order.
+inline bool write_frames(const std::string& path, const std::vector<std::vector<uint8_t>>& frames,
+                         std::string* error) {
+  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+  pcap_dumper_t* out = dead ? pcap_dump_open(dead, path.c_str()) : nullptr;
+  if (!out) {
+    *error = path + ": " + (dead ? pcap_geterr(dead) : "pcap_open_dead failed");
+    if (dead) pcap_close(dead);
+    return false;
+  }
+  for (const auto& f : frames) {
+    pcap_pkthdr h{};
+    h.caplen = h.len = static_cast<bpf_u_int32>(f.size());
+    pcap_dump(reinterpret_cast<u_char*>(out), &h, f.data());
+  }
+  pcap_dump_close(out);
+  pcap_close(dead);
+  return true;
+}
+
+}  // namespace dns
+
 namespace dns::demo {
 
 inline const char* const kGroupsConf =
@@ -108,25 +132,12 @@ inline std::vector<std::vector<uint8_t>> hostile() {
           dns_frame(two_questions, question("www.example.com")), dns_frame({}, pointer), cut};
 }
 
-// Writes queries() then hostile() as one pcap (libpcap, Ethernet link type).
+// Writes queries() then hostile() as one pcap.
 inline bool write_pcap(const std::string& path, std::string* error) {
-  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
-  pcap_dumper_t* out = dead ? pcap_dump_open(dead, path.c_str()) : nullptr;
-  if (!out) {
-    *error = path + ": " + (dead ? pcap_geterr(dead) : "pcap_open_dead failed");
-    if (dead) pcap_close(dead);
-    return false;
-  }
-  auto write = [&](const std::vector<uint8_t>& f) {
-    pcap_pkthdr h{};
-    h.caplen = h.len = static_cast<bpf_u_int32>(f.size());
-    pcap_dump(reinterpret_cast<u_char*>(out), &h, f.data());
-  };
-  for (const Query& q : queries()) write(q.frame);
-  for (const auto& f : hostile()) write(f);
-  pcap_dump_close(out);
-  pcap_close(dead);
-  return true;
+  std::vector<std::vector<uint8_t>> frames;
+  for (const Query& q : queries()) frames.push_back(q.frame);
+  for (const auto& f : hostile()) frames.push_back(f);
+  return write_frames(path, frames, error);
 }
 
 }  // namespace dns::demo

@@ -8,6 +8,7 @@
 //
 //   dns_filter [EAL options] -- --brokers B --topic T --groups FILE
 //              [--malicious-topic T] [--state-dir DIR] [-X key=value]...
+//              [--before-ready=hold|forward]
 //   dns_filter --demo [--dir DIR]
 //
 // --demo chooses its own EAL options (--no-huge --no-pci -m 1024 --no-shconf,
@@ -47,6 +48,7 @@ struct AppOptions {
   bool demo = false;
   std::string dir;  // --demo: where the pcaps go
   std::string groups_file;
+  bool forward_before_ready = false;  // --before-ready=forward
   policysync::ConsumerOptions consumer;
 };
 
@@ -54,6 +56,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: dns_filter [EAL options] -- --brokers B --topic T --groups FILE\n"
                "                  [--malicious-topic T] [--state-dir DIR] [-X key=value]...\n"
+               "                  [--before-ready=hold|forward]\n"
                "       dns_filter --demo [--dir DIR]\n");
   return 2;
 }
@@ -74,6 +77,8 @@ bool parse_app_args(int argc, char** argv, AppOptions* o) {
       o->consumer.malicious_topic = argv[++i];
     } else if (a == "--state-dir" && has_value) {
       o->consumer.state_dir = argv[++i];
+    } else if (a == "--before-ready=forward" || a == "--before-ready=hold") {
+      o->forward_before_ready = a == "--before-ready=forward";
     } else if (a == "--groups" && has_value) {
       o->groups_file = argv[++i];
     } else if (a == "-X" && has_value) {
@@ -102,6 +107,12 @@ int serve(AppOptions& app, policysync::PolicyStore& store,
     std::fprintf(stderr, "dns_filter: %s\n", s.to_string().c_str());
     return 2;
   }
+  // Until the policy is ready (SPEC §5.5) the workers leave the ports alone
+  // (packets wait in the RX rings; a NIC drops what overflows), so that no
+  // query is judged against a half-read policy; --before-ready=forward
+  // polls them from the start instead (fail-open).
+  g_enabled_ports.store(app.forward_before_ready ? ~0ull : 0, std::memory_order_relaxed);
+  bool serving = app.forward_before_ready;
   for (auto& w : workers) rte_eal_remote_launch(worker_main, w.get(), w->lcore);
   int rc = 0;
   auto next_stats = std::chrono::steady_clock::now() + std::chrono::seconds(1);
@@ -111,6 +122,11 @@ int serve(AppOptions& app, policysync::PolicyStore& store,
       std::fprintf(stderr, "dns_filter: fatal: %s\n", s.to_string().c_str());
       rc = 1;
       break;
+    }
+    if (!serving && consumer->ready()) {
+      serving = true;
+      g_enabled_ports.store(~0ull, std::memory_order_relaxed);
+      std::printf("dns_filter: policy ready: %zu workers polling their ports\n", workers.size());
     }
     if (std::chrono::steady_clock::now() >= next_stats) {
       next_stats += std::chrono::seconds(1);

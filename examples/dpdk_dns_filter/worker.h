@@ -26,6 +26,11 @@ namespace dns_filter {
 constexpr uint16_t kBurst = 32;
 constexpr uint16_t kRing = 1024;
 
+// EAL options for a machine without hugepages or NICs (a test box, CI): the
+// memory is ordinary pages, ports come from --vdev only.
+inline const std::vector<std::string> kNoHardwareEal = {
+    "--no-huge", "--no-pci", "-m", "1024", "--no-shconf", "--no-telemetry"};
+
 inline std::atomic<bool> g_stop{false};
 // Ports the workers poll (bit = port id). The demo opens one at a time; a
 // worker sees the change at its next burst. Relaxed: no data is published
@@ -45,12 +50,40 @@ struct Shared {
 };
 inline Shared g_shared;
 
+// Worker lcore. Where each received frame's bytes are: one segment per
+// frame (the pool's buffers hold a whole Ethernet frame and scattered RX is
+// not enabled).
+inline void frame_views(rte_mbuf* const* m, uint16_t n, const uint8_t** frames, uint32_t* lens) {
+  for (uint16_t i = 0; i < n; ++i) {
+    frames[i] = rte_pktmbuf_mtod(m[i], const uint8_t*);
+    lens[i] = rte_pktmbuf_data_len(m[i]);
+  }
+}
+
+// Worker lcore. Sends the mbufs whose forward[i] is set out of `port`
+// (queue 0) in one burst and frees the others; *unsent counts forwarded ones
+// the TX ring had no room for (freed too). Returns how many were sent.
+inline uint16_t send_or_free(uint16_t port, rte_mbuf* const* m, const bool* forward, uint16_t n,
+                             uint16_t* unsent) {
+  rte_mbuf* tx[kBurst];
+  uint16_t k = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (forward[i])
+      tx[k++] = m[i];
+    else
+      rte_pktmbuf_free(m[i]);
+  }
+  const uint16_t sent = rte_eth_tx_burst(port, 0, tx, k);
+  if (sent < k) rte_pktmbuf_free_bulk(tx + sent, k - sent);
+  *unsent = k - sent;
+  return sent;
+}
+
 inline int worker_main(void* arg) {
   Worker& w = *static_cast<Worker*>(arg);
   policysync::Reader reader(*g_shared.store);  // registered on this lcore
   dns::BurstFilter filter(*g_shared.map, reader, w.counters);
   rte_mbuf* rx[kBurst];
-  rte_mbuf* tx[kBurst];
   const uint8_t* frames[kBurst];
   uint32_t lens[kBurst];
   bool forward[kBurst];
@@ -60,25 +93,11 @@ inline int worker_main(void* arg) {
       if (!(enabled >> port & 1)) continue;
       const uint16_t n = rte_eth_rx_burst(port, 0, rx, kBurst);
       if (n == 0) continue;
-      // One segment per frame: the pool's buffers hold a whole Ethernet
-      // frame and scattered RX is not enabled.
-      for (uint16_t i = 0; i < n; ++i) {
-        frames[i] = rte_pktmbuf_mtod(rx[i], const uint8_t*);
-        lens[i] = rte_pktmbuf_data_len(rx[i]);
-      }
+      frame_views(rx, n, frames, lens);
       filter.classify(frames, lens, n, forward);
-      uint16_t k = 0;
-      for (uint16_t i = 0; i < n; ++i) {
-        if (forward[i])
-          tx[k++] = rx[i];
-        else
-          rte_pktmbuf_free(rx[i]);
-      }
-      const uint16_t sent = rte_eth_tx_burst(port, 0, tx, k);
-      if (sent < k) {
-        dns::FilterCounters::bump(w.tx_full, k - sent);
-        rte_pktmbuf_free_bulk(tx + sent, k - sent);
-      }
+      uint16_t unsent = 0;
+      (void)send_or_free(port, rx, forward, n, &unsent);
+      if (unsent) dns::FilterCounters::bump(w.tx_full, unsent);
     }
     reader.quiescent();  // between bursts: old tables can be reclaimed
   }
