@@ -1,0 +1,101 @@
+// How long each single step of the control loop takes (issue 12, item 1): the
+// distribution of parse + apply times of every message of a first sync of N
+// entries, of a resync of N over N, and the snapshot encode taken in the
+// middle of that resync (today it runs on the control thread). A step is
+// what Consumer::poll() cannot split, so its maximum is the longest a data
+// plane's main loop can be held by policysync.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "policysync/message_parser.h"
+#include "policysync/policy_store.h"
+#include "policysync/snapshot.h"
+#include "policysync/watermarks.h"
+
+namespace policysync::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Steps {
+  std::vector<uint32_t> ns;  // one per step
+  void add(Clock::time_point t0) {
+    ns.push_back(static_cast<uint32_t>(std::min<int64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count(),
+        UINT32_MAX)));
+  }
+  // Sets p50/p99/p999/max (microseconds) with `prefix`.
+  void report(benchmark::State& state, const std::string& prefix) {
+    if (ns.empty()) return;
+    std::sort(ns.begin(), ns.end());
+    auto at = [&](double q) {
+      return ns[std::min(ns.size() - 1, static_cast<size_t>(q * static_cast<double>(ns.size())))] /
+             1e3;
+    };
+    state.counters[prefix + "p50_us"] = at(0.50);
+    state.counters[prefix + "p99_us"] = at(0.99);
+    state.counters[prefix + "p999_us"] = at(0.999);
+    state.counters[prefix + "max_us"] = ns.back() / 1e3;
+  }
+};
+
+// The i-th ADD_DOMAIN of a sync (names as in snapshot_bench.cc).
+void add_payload(size_t i, std::string* out) {
+  *out = R"({"type":"ADD_DOMAIN","group_id":"g","domain":"d)" + std::to_string(i) + "." +
+         std::to_string(i % 997) + R"(.example.com","action":"blacklist","category":3})";
+}
+
+// One sync of n entries through parser and store, each message timed; with
+// `snapshot_at` > 0, the snapshot is encoded (timed apart) after that many.
+void run_sync(PolicyStore& store, MessageParser& parser, size_t n, Steps* steps,
+              size_t snapshot_at = 0, Steps* encode = nullptr) {
+  Message m;
+  std::string p = R"({"type":"BEGIN_SYNC","group_id":"g"})";
+  auto step = [&] {
+    const auto t0 = Clock::now();
+    if (parser.parse(p.data(), p.size(), &m).ok()) (void)store.apply(m);
+    steps->add(t0);
+  };
+  step();
+  Watermarks wm;
+  wm.assign({"policy", 0}, 0);
+  for (size_t i = 0; i < n; ++i) {
+    add_payload(i, &p);  // not timed: the message arrives built
+    step();
+    if (encode && i + 1 == snapshot_at) {
+      const auto t0 = Clock::now();
+      benchmark::DoNotOptimize(encode_snapshot(store, wm).size());
+      encode->add(t0);
+    }
+  }
+  p = R"({"type":"SYNC_COMPLETE","group_id":"g"})";
+  step();
+}
+
+void BM_ControlSteps(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Steps first, resync, encode;
+  for (auto _ : state) {
+    PolicyStore store;
+    MessageParser parser;
+    run_sync(store, parser, n, &first);
+    run_sync(store, parser, n, &resync, n / 2, &encode);
+  }
+  first.report(state, "first_sync_");
+  resync.report(state, "resync_");
+  state.counters["snapshot_encode_mid_resync_ms"] = encode.ns.empty() ? 0 : encode.ns[0] / 1e6;
+  state.counters["entries"] = static_cast<double>(n);
+}
+BENCHMARK(BM_ControlSteps)
+    ->Arg(1'000'000)
+    ->Arg(10'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+
+}  // namespace
+}  // namespace policysync::bench
