@@ -1,6 +1,12 @@
-// Large table memory backed by transparent huge pages where the kernel allows
-// them (MADV_HUGEPAGE): a 1M-entry table spans ~50 MB that lookups touch at
-// random, and 4 KiB pages would cost a TLB miss on nearly every probe.
+// Large table memory: anonymous mmap above 2 MiB (zero pages, faulted in as
+// the table fills, so allocating a big table costs nothing up front), and
+// cache-line aligned heap memory below.
+//
+// No MADV_HUGEPAGE: with the kernel's usual THP defrag setting ("madvise"), a
+// page fault in an madvised region compacts memory synchronously, and the
+// control thread filling a table stalled 5-20 ms at a time (a first sync of
+// 10M entries: 20 ms steps; 0.9 ms without it), while lookups measured the
+// same within noise with and without it (docs/PERFORMANCE.md, issue 12).
 #pragma once
 
 #include <sys/mman.h>
@@ -13,7 +19,7 @@
 
 namespace policysync::detail {
 
-inline constexpr size_t kHugePage = 2u << 20;
+inline constexpr size_t kHugePage = 2u << 20;  // the mmap threshold and rounding
 
 struct BigFree {
   size_t bytes = 0;
@@ -38,7 +44,6 @@ BigPtr<T> big_alloc(size_t n) {
     bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
     p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) std::abort();
-    madvise(p, bytes, MADV_HUGEPAGE);  // advisory: fine if refused
   } else {
     // Cache-line aligned, so that 8 slots share one line.
     const size_t rounded = (bytes + 63) / 64 * 64;

@@ -67,15 +67,6 @@ RuleValue rule_value(const Message& m) {
 
 unsigned kind_bit(RuleKind k) { return k == RuleKind::kWildcard ? kWildcardKind : kPlainKind; }
 
-// Upserts into a table nobody else reads (a pending sync); grows by rebuilding.
-void upsert_private(std::unique_ptr<RuleTable>& t, std::string_view key, unsigned kind,
-                    const RuleValue& v) {
-  const uint64_t h = detail::domain_hash(key);
-  if (t->upsert(key, h, kind, v) != RuleTable::Put::kFull) return;
-  t = t->rebuilt(t->size() + 1);
-  (void)t->upsert(key, h, kind, v);
-}
-
 Status bad_name(std::string_view key) {
   return Status(Reason::kBadDomain, "domain",
                 "name of " + std::to_string(key.size()) + " bytes is not a normalised domain");
@@ -217,7 +208,7 @@ struct PolicyStore::Ops {
             !p->table->find_one(key, detail::domain_hash(key), kind) &&
             over_entry_limit(p->table->size() + p->patterns.size(), &why))
           return outcome(ApplyResult::kRejected, why);
-        upsert_private(p->table, key, kind, v);
+        p->growth.upsert(p->table, key, detail::domain_hash(key), kind, v);
       }
       return outcome(ApplyResult::kBuffered);
     }
@@ -264,7 +255,7 @@ struct PolicyStore::Ops {
     g->active.load(std::memory_order_relaxed)
         ->table.load(std::memory_order_relaxed)
         ->erase(key, h, kind);
-    if (p) p->table->erase(key, h, kind);  // so the swap does not bring it back
+    if (p) p->growth.erase(*p->table, key, h, kind);  // so the swap does not bring it back
     return outcome(ApplyResult::kApplied);
   }
 
@@ -324,6 +315,7 @@ struct PolicyStore::Ops {
       bump(s.counters_.syncs_aborted);
       return outcome(ApplyResult::kRejected, why);
     }
+    p->growth.drop();  // the table is complete as it is
     const size_t entries = p->table->size() + p->patterns.size();
     auto* fresh = new Policy(p->table.release(), set.release());
     if (const detail::SyncStamp* r = st.restore_stamp) {
@@ -431,7 +423,10 @@ bool PolicyStore::abort_sync(std::string_view group_id) {
   Group* g = ops.find(group_id);
   if (!g || !g->pending || g->pending->aborted) return false;
   g->pending->aborted = true;
-  // Free the buffered entries now: they can never be applied.
+  // Free the buffered entries (on the call_rcu thread: a large table's free
+  // is not the writer's work): they can never be applied.
+  g->pending->growth.drop();
+  rcu::retire(g->pending->table.release());
   g->pending->table = std::make_unique<RuleTable>(8);
   g->pending->patterns.clear();
   bump(counters_.syncs_aborted);

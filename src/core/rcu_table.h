@@ -184,6 +184,25 @@ class RcuTable {
     return t;
   }
 
+  // Writer side. Copies the live records of slots [from, from + max) into
+  // `to` unless `to` already holds the key (a newer write went there too).
+  // Returns the slot after the last one looked at (capacity() at the end),
+  // or SIZE_MAX if `to` refused a record (full: the copy cannot go on).
+  size_t copy_into(RcuTable& to, size_t from, size_t max) const {
+    size_t i = from;
+    for (; i < cap_ && i - from < max; ++i) {
+      const uint64_t s = slots_[i].load(std::memory_order_relaxed);
+      if (s == kEmpty || s == kTomb) continue;
+      const Record r(reinterpret_cast<const char*>(s & kPtrMask));
+      const std::string_view key = r.key();
+      const uint64_t hash = Hash::hash(key);
+      const unsigned kind = static_cast<unsigned>((s >> 48) & 1);
+      if (to.find_one(key, hash, kind)) continue;
+      if (to.upsert(key, hash, kind, r.value()) != Put::kInserted) return SIZE_MAX;
+    }
+    return i;
+  }
+
   // Reader side, wait-free. Visits the live records in slots [from, from +
   // max): fn(key, value). Returns the slot after the last one looked at
   // (capacity() once the end is reached).
@@ -212,7 +231,10 @@ class RcuTable {
   }
 
   size_t size() const { return live_; }
+  size_t used_slots() const { return used_; }  // live + tombstones
   size_t capacity() const { return cap_; }
+  // upsert() reports kFull once used_slots() would pass this.
+  size_t max_used() const { return cap_ * 3 / 4; }
   size_t memory_bytes() const {
     return (cap_ + filter_mask_ + 1) * sizeof(uint64_t) + arena_bytes_;
   }

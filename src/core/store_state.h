@@ -12,6 +12,7 @@
 #include "core/domain_hash.h"
 #include "core/rcu_table.h"
 #include "core/rule_value.h"
+#include "core/shadow_growth.h"
 #include "match/pattern_set.h"
 #include "policysync/policy_store.h"
 
@@ -53,6 +54,7 @@ struct Pending {
   explicit Pending(size_t expected = 0)
       : table(std::make_unique<RuleTable>(expected * 2 + 64, expected * 40)) {}
   std::unique_ptr<RuleTable> table;
+  ShadowGrowth<RuleTable> growth;  // how `table` grows (every upsert and erase goes through it)
   std::map<std::string, RuleValue> patterns;
   uint64_t adds = 0;     // ADD_DOMAIN received, for SYNC_COMPLETE's count
   bool aborted = false;  // SPEC §6: an invalid message poisoned it

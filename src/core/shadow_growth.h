@@ -1,0 +1,111 @@
+// ShadowGrowth<Table>: grows a writer-private RcuTable (an open sync's
+// pending table) without ever stopping the writer for a full rehash.
+//
+// From half its load limit on, the table gets a shadow twice its size: every
+// upsert and erase goes to both, and each upsert also copies a few of the
+// table's slots into the shadow (kCopyPerUpsert). The copy reaches the last
+// slot well before the table fills (a quarter of its capacity in upserts,
+// at 8 slots each), so when the table reports kFull the shadow already holds
+// every entry and simply takes its place; the old table is freed on the
+// call_rcu thread. The work is what rebuilt() would do, spread over the
+// upserts. If the sync completes first, the table is published as it is and
+// the shadow freed the same way: nothing at SYNC_COMPLETE is O(size).
+//
+// Example (writer thread; `t` is the pending table):
+//   ShadowGrowth<RuleTable> g;
+//   g.upsert(t, key, domain_hash(key), kind, value);  // never O(t->size())
+//   g.drop();                                          // before publishing t
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "core/rcu.h"
+
+namespace policysync::detail {
+
+template <typename Table>
+class ShadowGrowth {
+ public:
+  // Below this capacity a rebuild takes well under a millisecond.
+  static constexpr size_t kMinCapacity = 8192;
+  static constexpr size_t kCopyPerUpsert = 8;
+
+  ShadowGrowth() = default;
+  ShadowGrowth(const ShadowGrowth&) = delete;
+  ShadowGrowth& operator=(const ShadowGrowth&) = delete;
+  ~ShadowGrowth() { drop(); }
+
+  // Writer side. Inserts or replaces (key, kind) in *t, which nobody else
+  // reads; *t may be replaced by a larger table holding the same entries.
+  template <typename V>
+  void upsert(std::unique_ptr<Table>& t, std::string_view key, uint64_t hash, unsigned kind,
+              const V& v) {
+    if (t->upsert(key, hash, kind, v) == Table::Put::kFull) {
+      replace_full(t);
+      (void)t->upsert(key, hash, kind, v);  // fits: the new table is at most 3/8 full
+    } else if (next_ && next_->upsert(key, hash, kind, v) == Table::Put::kFull) {
+      drop();  // the shadow wants compaction (rewritten entries): a rebuild will do it
+    }
+    // Half of the load limit: the shadow starts.
+    if (!next_ && t->capacity() >= kMinCapacity && t->used_slots() * 3 >= t->max_used() * 2) {
+      next_ = std::make_unique<Table>(t->capacity() * 2);
+      cursor_ = 0;
+    }
+    if (next_ && cursor_ < t->capacity()) {
+      cursor_ = t->copy_into(*next_, cursor_, kCopyPerUpsert);
+      if (cursor_ == SIZE_MAX) drop();
+    }
+  }
+
+  // Writer side. Removes (key, kind) from *t and from the shadow.
+  void erase(Table& t, std::string_view key, uint64_t hash, unsigned kind) {
+    t.erase(key, hash, kind);
+    if (next_) next_->erase(key, hash, kind);
+  }
+
+  // Writer side. Gives the shadow up (freed after a grace period, off this
+  // thread): before *t is published or discarded.
+  void drop() {
+    rcu::retire(next_.release());
+    cursor_ = 0;
+  }
+
+  // How the table grew so far: by taking over a complete shadow (O(1) on
+  // the writer), by finishing an incomplete one, or by a full rebuild.
+  struct Stats {
+    uint64_t shadow_swaps = 0;
+    uint64_t finished_copies = 0;
+    uint64_t rebuilds = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  // *t is full (or wants compaction). Normally the shadow is complete.
+  void replace_full(std::unique_ptr<Table>& t) {
+    if (next_ && cursor_ < t->capacity()) {
+      cursor_ = t->copy_into(*next_, cursor_, SIZE_MAX);
+      if (cursor_ != SIZE_MAX) ++stats_.finished_copies;
+    }
+    std::unique_ptr<Table> bigger;
+    if (next_ && cursor_ != SIZE_MAX) {
+      bigger = std::move(next_);
+      ++stats_.shadow_swaps;
+    } else {
+      drop();
+      bigger = t->rebuilt(t->size() + 1);
+      ++stats_.rebuilds;
+    }
+    cursor_ = 0;
+    rcu::retire(t.release());  // nobody reads it: this only moves the free off the writer
+    t = std::move(bigger);
+  }
+
+  std::unique_ptr<Table> next_;
+  size_t cursor_ = 0;
+  Stats stats_;
+};
+
+}  // namespace policysync::detail
