@@ -72,6 +72,14 @@ Body& group(Body& b, const std::string& id, const std::string& name = "ok.test",
   return b.put<uint8_t>(0);
 }
 
+// A group whose active table holds "a.test" twice, as kinds k1 and k2.
+std::string twice(uint8_t k1, uint8_t k2) {
+  Body b = prefix(1);
+  b.str16("g").put<uint64_t>(1).str16("policy/0@2").put<int64_t>(0);
+  b.put<uint32_t>(2).entry(k1, "a.test", 1).entry(k2, "a.test", 1);
+  return b.put<uint8_t>(0).file();
+}
+
 struct Hostile {
   const char* name;
   std::string (*make)();
@@ -142,6 +150,8 @@ INSTANTIATE_TEST_SUITE_P(
                   return group(b, "g", "ok.test", 7).file();
                 },
                 "malformed"},
+        Hostile{"duplicate_entry", [] { return twice(0, 0); }, "duplicate entry a.test"},
+        Hostile{"duplicate_wildcard", [] { return twice(1, 1); }, "duplicate entry a.test"},
         Hostile{"duplicate_group",
                 [] {
                   Body b = prefix(2);
@@ -261,6 +271,15 @@ TEST(HostileSnapshotTest, FailureWhileApplyingLeavesTheStoreEmpty) {
   // And the same store takes the snapshot once memory is back.
   ASSERT_TRUE(decode_snapshot(b.file(), &store, &wm).ok());
   EXPECT_EQ(store.group_count(), 2u);
+}
+
+// The duplicate check is per kind: "a.test" and "*.a.test" are two rules.
+TEST(SnapshotDuplicateTest, TheSameNameAsPlainAndWildcardIsTwoRules) {
+  PolicyStore store;
+  Watermarks wm;
+  const Status s = decode_snapshot(twice(0, 1), &store, &wm);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  EXPECT_EQ(store.active_entries("g"), 2u);
 }
 
 }  // namespace
