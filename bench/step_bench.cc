@@ -1,7 +1,8 @@
 // How long each single step of the control loop takes (issue 12, item 1): the
 // distribution of parse + apply times of every message of a first sync of N
 // entries, of a resync of N over N, and the snapshot encode taken in the
-// middle of that resync (today it runs on the control thread). A step is
+// middle of that resync (today it runs on the control thread), and of N
+// immediate ADD_DOMAINs into a published table. A step is
 // what Consumer::poll() cannot split, so its maximum is the longest a data
 // plane's main loop can be held by policysync.
 #include <benchmark/benchmark.h>
@@ -80,9 +81,23 @@ void run_sync(PolicyStore& store, MessageParser& parser, size_t n, Steps* steps,
   step();
 }
 
+// n immediate ADD_DOMAINs (no sync) into group "h": the published table grows
+// while it answers lookups.
+void run_immediate(PolicyStore& store, MessageParser& parser, size_t n, Steps* steps) {
+  Message m;
+  std::string p;
+  for (size_t i = 0; i < n; ++i) {
+    add_payload(i, &p);
+    p.replace(p.find(R"("group_id":"g")"), 14, R"("group_id":"h")");
+    const auto t0 = Clock::now();
+    if (parser.parse(p.data(), p.size(), &m).ok()) (void)store.apply(m);
+    steps->add(t0);
+  }
+}
+
 void BM_ControlSteps(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
-  Steps first, resync;
+  Steps first, resync, immediate;
   double encode_ms = 0;
   // Earlier benchmarks' tables are still being freed on the call_rcu thread
   // (hundreds of MB of munmap, which slows this thread's page faults): wait.
@@ -92,9 +107,11 @@ void BM_ControlSteps(benchmark::State& state) {
     MessageParser parser;
     run_sync(store, parser, n, &first);
     run_sync(store, parser, n, &resync, n / 2, &encode_ms);
+    run_immediate(store, parser, n, &immediate);
   }
   first.report(state, "first_sync_");
   resync.report(state, "resync_");
+  immediate.report(state, "immediate_");
   state.counters["snapshot_encode_mid_resync_ms"] = encode_ms;
   state.counters["entries"] = static_cast<double>(n);
 }

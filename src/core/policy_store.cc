@@ -72,20 +72,6 @@ Status bad_name(std::string_view key) {
                 "name of " + std::to_string(key.size()) + " bytes is not a normalised domain");
 }
 
-// Upserts into a published table; on growth publishes a rebuilt copy and
-// retires the old one after a grace period. O(1) amortised.
-template <typename Table, typename V>
-void upsert_published(std::atomic<Table*>& slot, std::string_view key, uint64_t hash, unsigned kind,
-                      const V& v) {
-  Table* t = slot.load(std::memory_order_relaxed);  // writer's own pointer
-  if (t->upsert(key, hash, kind, v) != Table::Put::kFull) return;
-  std::unique_ptr<Table> bigger = t->rebuilt(t->size() + 1);
-  (void)bigger->upsert(key, hash, kind, v);
-  // Release pairs with the readers' acquire load of the table pointer.
-  slot.store(bigger.release(), std::memory_order_release);
-  rcu::retire(t);
-}
-
 }  // namespace
 
 struct PolicyStore::Ops {
@@ -112,7 +98,7 @@ struct PolicyStore::Ops {
       return nullptr;
     }
     auto* g = new Group(id);
-    upsert_published(st.groups, id, detail::plain_hash(id), 0, g);
+    st.groups_growth.upsert_published(st.groups, id, detail::plain_hash(id), 0, g);
     ++st.group_count;
     return g;
   }
@@ -227,7 +213,7 @@ struct PolicyStore::Ops {
     if (active_size(g) >= s.limits_.max_entries_per_group && !t->find_one(key, h, kind) &&
         over_entry_limit(active_size(g), &why))
       return outcome(ApplyResult::kRejected, why);
-    upsert_published(pol->table, key, h, kind, v);
+    g->active_growth.upsert_published(pol->table, key, h, kind, v);
     return outcome(ApplyResult::kApplied);
   }
 
@@ -252,9 +238,9 @@ struct PolicyStore::Ops {
     }
     const unsigned kind = kind_bit(m.domain.kind);
     const uint64_t h = detail::domain_hash(key);
-    g->active.load(std::memory_order_relaxed)
-        ->table.load(std::memory_order_relaxed)
-        ->erase(key, h, kind);
+    g->active_growth.erase(
+        *g->active.load(std::memory_order_relaxed)->table.load(std::memory_order_relaxed), key, h,
+        kind);
     if (p) p->growth.erase(*p->table, key, h, kind);  // so the swap does not bring it back
     return outcome(ApplyResult::kApplied);
   }
@@ -334,6 +320,7 @@ struct PolicyStore::Ops {
     // call_rcu thread after a grace period; the writer does not wait.
     Policy* old = g->active.exchange(fresh, std::memory_order_acq_rel);
     rcu::retire(old);
+    g->active_growth.drop();  // it was growing the old generation's table
     g->patterns = std::move(p->patterns);
     bump(s.counters_.syncs_completed);
     ApplyOutcome o = outcome(ApplyResult::kSyncCompleted);
@@ -345,7 +332,8 @@ struct PolicyStore::Ops {
     Group* g = find(m.group_id);
     if (!g) return outcome(ApplyResult::kApplied);
     if (take_pending(g)) bump(s.counters_.syncs_discarded);
-    st.groups.load(std::memory_order_relaxed)->erase(g->id, detail::plain_hash(g->id), 0);
+    st.groups_growth.erase(*st.groups.load(std::memory_order_relaxed), g->id,
+                           detail::plain_hash(g->id), 0);
     --st.group_count;
     rcu::retire(g);
     return outcome(ApplyResult::kApplied);
@@ -400,12 +388,13 @@ ApplyOutcome PolicyStore::apply(const Message& m, std::string_view origin) {
       if (t->size() >= limits_.max_entries_per_group && !t->find_one(m.domain.name, h) &&
           ops.over_entry_limit(t->size(), &why))
         return outcome(ApplyResult::kRejected, why);
-      upsert_published(st.malicious, m.domain.name, h, kPlainKind, rule_value(m));
+      st.malicious_growth.upsert_published(st.malicious, m.domain.name, h, kPlainKind,
+                                           rule_value(m));
       return outcome(ApplyResult::kApplied);
     }
     case MessageType::kRemoveMalicious:
-      st.malicious.load(std::memory_order_relaxed)
-          ->erase(m.domain.name, detail::domain_hash(m.domain.name), kPlainKind);
+      st.malicious_growth.erase(*st.malicious.load(std::memory_order_relaxed), m.domain.name,
+                                detail::domain_hash(m.domain.name), kPlainKind);
       return outcome(ApplyResult::kApplied);
     case MessageType::kAddGroup: {
       Status why;
@@ -457,6 +446,8 @@ void PolicyStore::clear() {
   old_dir->for_each([](std::string_view, uint64_t, unsigned, Group* g) { rcu::retire(g); });
   rcu::retire(old_dir);
   rcu::retire(st.malicious.exchange(new RuleTable(64), std::memory_order_acq_rel));
+  st.groups_growth.drop();
+  st.malicious_growth.drop();
   st.group_count = 0;
   st.open_syncs = 0;
 }

@@ -10,6 +10,9 @@
 // call_rcu thread. The work is what rebuilt() would do, spread over the
 // upserts. If the sync completes first, the table is published as it is and
 // the shadow freed the same way: nothing at SYNC_COMPLETE is O(size).
+// Published tables (a group's active table under immediate ADD_DOMAINs, the
+// malicious feed, the group directory) grow the same way: the shadow, private
+// until then, is published in place of the full table (upsert_published).
 //
 // Example (writer thread; `t` is the pending table):
 //   ShadowGrowth<RuleTable> g;
@@ -17,6 +20,7 @@
 //   g.drop();                                          // before publishing t
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -36,38 +40,46 @@ class ShadowGrowth {
   ShadowGrowth() = default;
   ShadowGrowth(const ShadowGrowth&) = delete;
   ShadowGrowth& operator=(const ShadowGrowth&) = delete;
-  ~ShadowGrowth() { drop(); }
+  // Frees the shadow where it stands: a Group (and so its Pending) may be
+  // destroyed on the call_rcu thread, which must not defer again.
+  ~ShadowGrowth() = default;
 
   // Writer side. Inserts or replaces (key, kind) in *t, which nobody else
   // reads; *t may be replaced by a larger table holding the same entries.
   template <typename V>
   void upsert(std::unique_ptr<Table>& t, std::string_view key, uint64_t hash, unsigned kind,
               const V& v) {
-    if (t->upsert(key, hash, kind, v) == Table::Put::kFull) {
-      replace_full(t);
-      (void)t->upsert(key, hash, kind, v);  // fits: the new table is at most 3/8 full
-    } else if (next_ && next_->upsert(key, hash, kind, v) == Table::Put::kFull) {
-      drop();  // the shadow wants compaction (rewritten entries): a rebuild will do it
-    }
-    // Half of the load limit: the shadow starts.
-    if (!next_ && t->capacity() >= kMinCapacity && t->used_slots() * 3 >= t->max_used() * 2) {
-      next_ = std::make_unique<Table>(t->capacity() * 2);
-      cursor_ = 0;
-    }
-    if (next_ && cursor_ < t->capacity()) {
-      cursor_ = t->copy_into(*next_, cursor_, kCopyPerUpsert);
-      if (cursor_ == SIZE_MAX) drop();
-    }
+    step(t.get(), key, hash, kind, v, [&](std::unique_ptr<Table> bigger) {
+      rcu::retire(t.release());  // nobody reads it: this only moves the free off the writer
+      t = std::move(bigger);
+      return t.get();
+    });
   }
 
-  // Writer side. Removes (key, kind) from *t and from the shadow.
+  // Writer side. The same for a published table, which readers reach
+  // through `slot`: the larger table replaces it with one release store
+  // (pairs with the readers' acquire load of the pointer: a reader that sees
+  // it sees its slots and records), the old one is retired through RCU.
+  template <typename V>
+  void upsert_published(std::atomic<Table*>& slot, std::string_view key, uint64_t hash,
+                        unsigned kind, const V& v) {
+    step(slot.load(std::memory_order_relaxed), key, hash, kind, v,
+         [&](std::unique_ptr<Table> bigger) {
+           Table* old = slot.load(std::memory_order_relaxed);  // the writer's own pointer
+           slot.store(bigger.get(), std::memory_order_release);
+           rcu::retire(old);
+           return bigger.release();
+         });
+  }
+
+  // Writer side. Removes (key, kind) from t and from the shadow.
   void erase(Table& t, std::string_view key, uint64_t hash, unsigned kind) {
     t.erase(key, hash, kind);
     if (next_) next_->erase(key, hash, kind);
   }
 
   // Writer side. Gives the shadow up (freed after a grace period, off this
-  // thread): before *t is published or discarded.
+  // thread): before the table is published whole, discarded or replaced.
   void drop() {
     rcu::retire(next_.release());
     cursor_ = 0;
@@ -83,10 +95,33 @@ class ShadowGrowth {
   const Stats& stats() const { return stats_; }
 
  private:
-  // *t is full (or wants compaction). Normally the shadow is complete.
-  void replace_full(std::unique_ptr<Table>& t) {
+  // install(bigger) puts the larger table in t's place and returns it.
+  template <typename V, typename Install>
+  void step(Table* t, std::string_view key, uint64_t hash, unsigned kind, const V& v,
+            Install&& install) {
+    if (t->upsert(key, hash, kind, v) == Table::Put::kFull) {
+      std::unique_ptr<Table> bigger = grown(*t);
+      (void)bigger->upsert(key, hash, kind, v);  // fits: it is at most 3/8 full
+      t = install(std::move(bigger));
+    } else if (next_ && next_->upsert(key, hash, kind, v) == Table::Put::kFull) {
+      drop();  // the shadow wants compaction (rewritten entries): a rebuild will do it
+    }
+    // Half of the load limit: the shadow starts.
+    if (!next_ && t->capacity() >= kMinCapacity && t->used_slots() * 3 >= t->max_used() * 2) {
+      next_ = std::make_unique<Table>(t->capacity() * 2);
+      cursor_ = 0;
+    }
     if (next_ && cursor_ < t->capacity()) {
-      cursor_ = t->copy_into(*next_, cursor_, SIZE_MAX);
+      cursor_ = t->copy_into(*next_, cursor_, kCopyPerUpsert);
+      if (cursor_ == SIZE_MAX) drop();
+    }
+  }
+
+  // The table to replace a full (or compaction-wanting) t: normally the
+  // complete shadow; else the shadow finished, else a rebuild.
+  std::unique_ptr<Table> grown(const Table& t) {
+    if (next_ && cursor_ < t.capacity()) {
+      cursor_ = t.copy_into(*next_, cursor_, SIZE_MAX);
       if (cursor_ != SIZE_MAX) ++stats_.finished_copies;
     }
     std::unique_ptr<Table> bigger;
@@ -95,12 +130,11 @@ class ShadowGrowth {
       ++stats_.shadow_swaps;
     } else {
       drop();
-      bigger = t->rebuilt(t->size() + 1);
+      bigger = t.rebuilt(t.size() + 1);
       ++stats_.rebuilds;
     }
     cursor_ = 0;
-    rcu::retire(t.release());  // nobody reads it: this only moves the free off the writer
-    t = std::move(bigger);
+    return bigger;
   }
 
   std::unique_ptr<Table> next_;

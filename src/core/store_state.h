@@ -72,6 +72,7 @@ struct Group {
   // Writer-only below.
   std::map<std::string, RuleValue> patterns;  // what active->patterns was built from
   std::unique_ptr<Pending> pending;
+  ShadowGrowth<RuleTable> active_growth;  // how active->table grows under immediate ADD_DOMAINs
 
   explicit Group(std::string_view name)
       : id(name), active(new Policy(new RuleTable(16), nullptr)) {}
@@ -104,6 +105,8 @@ struct StoreState {
   std::atomic<ScratchProto*> scratch_proto{nullptr};
   std::atomic<uint64_t> scratch_epoch{0};
   // Writer-only.
+  ShadowGrowth<GroupDir> groups_growth;
+  ShadowGrowth<RuleTable> malicious_growth;
   hs_scratch_t* writer_scratch = nullptr;
   const SyncStamp* restore_stamp = nullptr;  // set only around a restored SYNC_COMPLETE
   size_t group_count = 0;
