@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -44,6 +45,12 @@ inline bool prepare(std::string* dir, std::vector<std::string>* eal_args) {
       return false;
     }
     *dir = tmpl;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(*dir, ec);  // --dir may name a directory not made yet
+  if (ec) {
+    std::fprintf(stderr, "dns_filter: cannot create %s: %s\n", dir->c_str(), ec.message().c_str());
+    return false;
   }
   std::string error;
   std::ofstream(*dir + "/groups.conf") << dns::demo::kGroupsConf;

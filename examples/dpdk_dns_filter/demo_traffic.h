@@ -23,7 +23,8 @@ inline bool write_frames(const std::string& path, const std::vector<std::vector<
   pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
   pcap_dumper_t* out = dead ? pcap_dump_open(dead, path.c_str()) : nullptr;
   if (!out) {
-    *error = path + ": " + (dead ? pcap_geterr(dead) : "pcap_open_dead failed");
+    // libpcap's message names the file already.
+    *error = dead ? pcap_geterr(dead) : path + ": pcap_open_dead failed";
     if (dead) pcap_close(dead);
     return false;
   }

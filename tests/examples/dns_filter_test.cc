@@ -71,7 +71,7 @@ Outcome run(const std::string& cmd) {
 TEST(DnsFilterDemoTest, SyncBoundaryExactOutputAndHostileCounts) {
   char tmpl[] = "/tmp/dns_filter_test.XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  const std::string dir = std::string(tmpl) + "/not/made/yet";  // --dir is created
   const Outcome r = run(std::string(DNS_FILTER_BIN) + " --demo --dir " + dir);
   ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0) << r.output;
 
@@ -92,7 +92,7 @@ TEST(DnsFilterDemoTest, SyncBoundaryExactOutputAndHostileCounts) {
     const std::string line = r.output.substr(at, r.output.find('\n', at) - at);
     EXPECT_NE(line.find(hostile), std::string::npos) << line;
   }
-  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(tmpl);
 }
 
 // A child process with its stdout and stderr on a pipe.
