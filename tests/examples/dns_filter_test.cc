@@ -19,9 +19,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "../child_process.h"
 #include "demo_traffic.h"
 #include "worker.h"
 
@@ -95,72 +97,6 @@ TEST(DnsFilterDemoTest, SyncBoundaryExactOutputAndHostileCounts) {
   std::filesystem::remove_all(tmpl);
 }
 
-// A child process with its stdout and stderr on a pipe.
-struct Child {
-  pid_t pid = -1;
-  int out = -1;
-  std::string output;
-
-  explicit Child(const std::vector<std::string>& args) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    out = fds[0];
-  }
-  ~Child() {
-    if (pid > 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    if (out >= 0) close(out);
-  }
-  // Reads output until a line contains every needle (true) or the process
-  // closes its output or `limit` passes (false).
-  bool wait_for_line(const std::vector<std::string>& needles, std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    size_t line_start = 0;
-    for (;;) {
-      for (size_t nl; (nl = output.find('\n', line_start)) != std::string::npos;
-           line_start = nl + 1) {
-        const std::string line = output.substr(line_start, nl - line_start);
-        bool all = true;
-        for (const auto& n : needles) all = all && line.find(n) != std::string::npos;
-        if (all) return true;
-      }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{out, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[4096];
-      const ssize_t n = read(out, buf, sizeof buf);
-      if (n <= 0) return false;
-      output.append(buf, static_cast<size_t>(n));
-    }
-  }
-  // SIGTERM, then the exit status.
-  int terminate() {
-    kill(pid, SIGTERM);
-    int status = -1;
-    waitpid(pid, &status, 0);
-    pid = -1;
-    char buf[4096];
-    for (ssize_t n; (n = read(out, buf, sizeof buf)) > 0;)
-      output.append(buf, static_cast<size_t>(n));
-    return status;
-  }
-};
-
 // The production path (no --demo): the policy comes from a Kafka cluster (the
 // embedded one, over TCP), the workers hold the ports until it is ready, the
 // main lcore prints a stats line a second, SIGTERM ends it with exit 0.
@@ -199,28 +135,34 @@ TEST(DnsFilterServeTest, FiltersWithThePolicyFromKafkaOnceReadyAndStopsOnSigterm
   std::string error;
   ASSERT_TRUE(dns::write_frames(dir + "/in.pcap", queries, &error)) << error;
 
-  std::vector<std::string> args = {DNS_FILTER_BIN};
-  args.insert(args.end(), dns_filter::kNoHardwareEal.begin(), dns_filter::kNoHardwareEal.end());
+  std::vector<std::string> args(dns_filter::kNoHardwareEal);
   args.insert(args.end(), {"--lcores", "0@0,1@0", "--log-level", "*:warning", "--vdev",
                            "net_pcap0,rx_pcap=" + dir + "/in.pcap,tx_pcap=" + dir + "/out.pcap",
                            "--", "--brokers", cluster->bootstraps(), "--topic", "policy",
                            "--groups", dir + "/groups.conf"});
-  Child filter(args);
-  ASSERT_GT(filter.pid, 0);
-  ASSERT_TRUE(
-      filter.wait_for_line({"packets=" + std::to_string(queries.size()) + " ", "policy ready"},
-                           std::chrono::seconds(60)))
-      << filter.output;
-  const int status = filter.terminate();
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << filter.output;
-  EXPECT_NE(filter.output.find("dns_filter: policy ready: 1 workers polling their ports"),
+  policysync::testing::Child filter(DNS_FILTER_BIN, args, dir + "/filter.log");
+  ASSERT_GT(filter.pid(), 0);
+  // A stats line that counts every query, with the policy ready.
+  const std::string packets = "packets=" + std::to_string(queries.size()) + " ";
+  const auto stats_line_seen = [&] {
+    std::istringstream out(filter.output());
+    for (std::string line; std::getline(out, line);)
+      if (line.find(packets) != std::string::npos && line.find("policy ready") != std::string::npos)
+        return true;
+    return false;
+  };
+  ASSERT_TRUE(policysync::testing::wait_until(stats_line_seen, std::chrono::seconds(60)))
+      << filter.output();
+  filter.signal(SIGTERM);
+  EXPECT_EQ(filter.wait(), 0) << filter.output();
+  EXPECT_NE(filter.output().find("dns_filter: policy ready: 1 workers polling their ports"),
             std::string::npos)
-      << filter.output;
+      << filter.output();
 
   Frames want;
   for (const auto& q : dns::demo::queries())
     if (!dns::demo::blocked(q, 1)) want.push_back(q.frame);
-  EXPECT_EQ(read_pcap(dir + "/out.pcap"), want) << filter.output;
+  EXPECT_EQ(read_pcap(dir + "/out.pcap"), want) << filter.output();
   std::filesystem::remove_all(dir);
 }
 
