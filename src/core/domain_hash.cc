@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <chrono>
+#include <cstdlib>
 
 namespace policysync::detail {
 
@@ -12,5 +13,28 @@ uint64_t make_process_hash_seed() {
     s = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   return s | 1;
 }
+
+#if defined(POLICYSYNC_AES_HASH)
+AesHashKeys make_aes_hash_keys() {
+  uint64_t k[4];
+  uint64_t x = process_hash_seed();
+  for (auto& w : k) {  // splitmix64: four independent words from the seed
+    x += 0x9e3779b97f4a7c15ull;
+    uint64_t z = x;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    w = z ^ (z >> 31);
+  }
+  return {_mm_set_epi64x(static_cast<long long>(k[0]), static_cast<long long>(k[1])),
+          _mm_set_epi64x(static_cast<long long>(k[2]), static_cast<long long>(k[3]))};
+}
+
+bool cpu_has_aes() {
+  // POLICYSYNC_PORTABLE_HASH=1 forces the portable hash (tests compare the two).
+  if (const char* e = std::getenv("POLICYSYNC_PORTABLE_HASH"); e && e[0] == '1') return false;
+  __builtin_cpu_init();  // may run before constructors (a static's initialiser)
+  return __builtin_cpu_supports("aes");
+}
+#endif
 
 }  // namespace policysync::detail
