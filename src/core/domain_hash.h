@@ -112,9 +112,10 @@ inline void hash_suffixes_portable(const char* name, int n, int labels, const ui
 // with one keyed AES round; each suffix's hash is one more round of that
 // state. Two rounds mix every input byte into every output byte; the keys
 // come from the per-process random seed, so which names collide cannot be
-// worked out offline. Measured (docs/PERFORMANCE.md, issue 12): a single
-// exact lookup 166-176 ns -> ~105 ns, mostly because the shorter dependency
-// chain lets more lookups overlap.
+// worked out offline. Measured (docs/PERFORMANCE.md, issue 12, same binary
+// with POLICYSYNC_PORTABLE_HASH=1 as the baseline): a single exact lookup
+// 166-168 ns -> 143-149 ns; full verdicts, single or in bursts, unchanged
+// within noise (their time goes to the tables, not the hash).
 struct AesHashKeys {
   __m128i chain, out;
 };
