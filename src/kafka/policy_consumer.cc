@@ -585,7 +585,10 @@ void PolicyConsumer::update_gauges() {
 
 void PolicyConsumer::periodic() {
   const auto now = Clock::now();
-  if (watcher_) {
+  // A round may revoke partitions (their open syncs discarded): not while a
+  // snapshot is being encoded from the store.
+  const bool encoding = !snapshot_settled(now);
+  if (watcher_ && !encoding) {
     PartitionWatcher::Round round;
     if (watcher_->latest(&watcher_round_, &round)) on_partitions(round);
   }
@@ -598,7 +601,7 @@ void PolicyConsumer::periodic() {
   // Debounced: at most one snapshot per snapshot_interval_s, after a sync.
   // Also once caught up and idle with changes not yet in a snapshot
   // (immediate operations, an open sync), so a restart replays little.
-  if ((snapshot_due_ || (unsnapshotted_ && idle_)) && !opt_.state_dir.empty() &&
+  if (!encoding && (snapshot_due_ || (unsnapshotted_ && idle_)) && !opt_.state_dir.empty() &&
       now - last_snapshot_ >= std::chrono::seconds(opt_.snapshot_interval_s))
     write_snapshot(/*wait=*/false);
   if (opt_.stats_interval_s > 0 &&
@@ -610,7 +613,15 @@ void PolicyConsumer::periodic() {
 }
 
 Status PolicyConsumer::poll_once(int timeout_ms) {
-  rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, timeout_ms);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  if (!snapshot_settled(deadline)) {
+    if (dlq_) dlq_->poll(0);
+    periodic();
+    return fatal_;
+  }
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  rd_kafka_message_t* m =
+      rd_kafka_consumer_poll(rk_, static_cast<int>(std::max<int64_t>(left.count(), 0)));
   idle_ = m == nullptr;
   if (m) {
     handle(m);
@@ -626,6 +637,11 @@ Status PolicyConsumer::poll_for(std::chrono::milliseconds budget) {
   const auto slice = budget.count() > 0 ? std::chrono::duration_cast<Clock::duration>(budget)
                                         : std::chrono::microseconds(100);
   const auto deadline = Clock::now() + slice;
+  if (!snapshot_settled(deadline)) {  // records wait in librdkafka's queue
+    if (dlq_) dlq_->poll(0);
+    periodic();
+    return fatal_;
+  }
   bool handled = false;
   for (;;) {
     int wait_ms = 0;
@@ -671,8 +687,8 @@ void PolicyConsumer::close() {
     if (!s.ok()) log_.warn("dead-letter flush: " + s.to_string());
   }
   // The snapshot first: it needs no broker (SPEC §8).
+  (void)snapshot_settled(Clock::time_point::max());
   if (!opt_.state_dir.empty() && fatal_.ok()) write_snapshot(/*wait=*/true);
-  if (snapshot_writer_.joinable()) snapshot_writer_.join();
   const bool confirmed =
       fatal_.ok() && commit_bounded(assigned_partitions(), std::max(left_ms() / 2, 1));
   closing_ = true;
@@ -799,19 +815,26 @@ int64_t PolicyConsumer::start_offset(const TopicPartition& tp,
   return next;
 }
 
+void (*g_before_snapshot_encode_for_test)() = nullptr;
+
 void PolicyConsumer::write_snapshot(bool wait) {
+  (void)snapshot_settled(Clock::time_point::max());  // one at a time
   snapshot_due_ = unsnapshotted_ = false;
   last_snapshot_ = Clock::now();
-  // Encoding reads the writer's view, so it runs here, between messages;
-  // the file write and its fsyncs run on a thread of their own.
-  std::string bytes = encode_snapshot(store_, wm_);
-  if (snapshot_writer_.joinable()) snapshot_writer_.join();
-  const size_t size = bytes.size();
-  auto job = [this, bytes = std::move(bytes), size] {
+  // Encoding reads the store, O(entries): 0.3 s at 1M entries, 4 s at 10M
+  // (docs/PERFORMANCE.md). Off this thread, so that poll() keeps returning
+  // within its budget; the store holds still meanwhile because poll() applies
+  // nothing until the job is done (snapshot_settled), which makes the
+  // snapshot exactly the state at this offset. The watermarks are copied
+  // here: commits, dead-letter deliveries and assignments go on changing
+  // wm_ meanwhile, none of them the store.
+  auto job = [this, wm = wm_] {
+    if (g_before_snapshot_encode_for_test) g_before_snapshot_encode_for_test();
+    const std::string bytes = encode_snapshot(store_, wm);
     Status s = write_snapshot_file(snapshot_path(), bytes);
     if (s.ok()) {
       gauges_.snapshots_written.fetch_add(1, std::memory_order_relaxed);
-      gauges_.last_snapshot_bytes.store(size, std::memory_order_relaxed);
+      gauges_.last_snapshot_bytes.store(bytes.size(), std::memory_order_relaxed);
     } else {
       gauges_.snapshot_failures.fetch_add(1, std::memory_order_relaxed);
       log_.error("snapshot not written (still serving; retried after the next sync): " +
@@ -821,7 +844,17 @@ void PolicyConsumer::write_snapshot(bool wait) {
   if (wait)
     job();
   else
-    snapshot_writer_ = std::thread(std::move(job));
+    snapshot_job_ = std::async(std::launch::async, std::move(job));
+}
+
+bool PolicyConsumer::snapshot_settled(Clock::time_point deadline) {
+  if (!snapshot_job_.valid()) return true;
+  if (deadline == Clock::time_point::max())
+    snapshot_job_.wait();
+  else if (snapshot_job_.wait_until(deadline) != std::future_status::ready)
+    return false;
+  snapshot_job_.get();  // the job's reads of the store happen before any later write
+  return true;
 }
 
 std::map<std::string, int64_t> PolicyConsumer::lag() const {

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -160,7 +161,12 @@ class PolicyConsumer {
   // Where `tp` starts (SPEC §5.3). `round`: the broadcast watcher's result,
   // whose log start (if queried) avoids a blocking query.
   int64_t start_offset(const TopicPartition& tp, const PartitionWatcher::Round* round);
+  // wait=false: encodes and writes on a thread of its own; until it is done,
+  // no record is applied (see snapshot_settled). wait=true: here, now (close).
   void write_snapshot(bool wait);
+  // Whether no snapshot is being encoded, waiting until `deadline` for a
+  // running one to finish.
+  bool snapshot_settled(std::chrono::steady_clock::time_point deadline);
   std::string snapshot_path() const { return opt_.state_dir + "/policy.snapshot"; }
 
   ConsumerOptions opt_;
@@ -190,12 +196,17 @@ class PolicyConsumer {
   bool unsnapshotted_ = false;  // anything applied since the last snapshot
   bool idle_ = false;           // the last poll found no record
   std::chrono::steady_clock::time_point last_snapshot_;
-  std::thread snapshot_writer_;  // writes the previous snapshot's bytes
+  // The snapshot being encoded and written, if any (write_snapshot).
+  std::future<void> snapshot_job_;
   // Last record's partition, cached to avoid a string per message.
   const rd_kafka_topic_t* last_rkt_ = nullptr;
   int32_t last_partition_ = -1;
   TopicPartition last_tp_;
 };
+
+// Tests only: called on the thread that encodes a snapshot, before it reads
+// the store (nullptr: nothing).
+extern void (*g_before_snapshot_encode_for_test)();
 
 // The default consumer group id: "policysync-" + host name (SPEC §5.6).
 std::string default_group_id();

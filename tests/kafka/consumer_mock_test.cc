@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -671,6 +672,103 @@ TEST_P(PollBudgetTest, PollReturnsWithinItsBudget) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Budgets, PollBudgetTest, ::testing::Values(0, 10));
+
+// Issue 12: a snapshot is encoded on a thread of its own, from a store that
+// holds still meanwhile: poll() keeps returning while it runs and applies
+// nothing until it is written, so the file is exactly the state at its
+// offsets. The encode is held at its start (a test hook) to make "while it
+// runs" a fact, not a race.
+struct EncodeLatch {
+  std::mutex mu;
+  std::condition_variable cv;
+  int calls = 0;
+  bool released = false;
+  std::thread::id thread;
+};
+EncodeLatch g_latch;
+void hold_first_encode() {
+  std::unique_lock<std::mutex> l(g_latch.mu);
+  if (++g_latch.calls > 1) return;
+  g_latch.thread = std::this_thread::get_id();
+  g_latch.cv.notify_all();
+  g_latch.cv.wait_for(l, std::chrono::seconds(60), [] { return g_latch.released; });
+}
+
+TEST_F(MockTest, SnapshotIsEncodedOffTheControlThreadFromAStillStore) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  std::unique_ptr<Publisher> pm;
+  ASSERT_TRUE(Publisher::create(brokers_, {}, &pm).ok());
+  constexpr int kEntries = 1000;
+  ASSERT_TRUE(pm->send("policy", "ga", begin("ga")).ok());
+  for (int i = 0; i < kEntries; ++i)
+    ASSERT_TRUE(pm->send("policy", "ga", add("ga", "d" + std::to_string(i) + ".test")).ok());
+  ASSERT_TRUE(pm->send("policy", "ga", complete("ga", kEntries)).ok());
+  ASSERT_TRUE(pm->flush(std::chrono::seconds(30)).ok());
+
+  const std::string dir = tmp("state") + "/not/made/yet";
+  std::filesystem::remove_all(tmp("state"));
+  PolicyStore store;
+  Log quiet([](LogLevel, std::string_view) {});
+  ConsumerOptions o;
+  o.brokers = brokers_;
+  o.topic = "policy";
+  o.stats_interval_s = 0;
+  o.state_dir = dir;
+  o.snapshot_interval_s = 0;
+  o.log = &quiet;
+  kafka::g_before_snapshot_encode_for_test = hold_first_encode;
+  std::unique_ptr<Consumer> consumer;
+  ASSERT_TRUE(Consumer::create(o, store, &consumer).ok());
+  // The SYNC_COMPLETE makes a snapshot due; its encode starts and is held.
+  ASSERT_TRUE(wait_until([&] {
+    EXPECT_TRUE(consumer->poll(std::chrono::milliseconds(10)).ok());
+    std::lock_guard<std::mutex> l(g_latch.mu);
+    return g_latch.calls > 0;
+  }));
+  {
+    std::lock_guard<std::mutex> l(g_latch.mu);
+    EXPECT_NE(g_latch.thread, std::this_thread::get_id()) << "encoded on the control thread";
+  }
+  const uint64_t consumed = consumer->counters().consumed.load();
+  ASSERT_EQ(consumed, kEntries + 2u);
+  // An immediate ADD_DOMAIN arrives while the encode runs: poll() returns
+  // (this thread is not the encoder) and leaves it unapplied.
+  ASSERT_TRUE(pm->send("policy", "ga", add("ga", "late.test")).ok());
+  ASSERT_TRUE(pm->flush(std::chrono::seconds(30)).ok());
+  // A window, not a synchronisation: the record is fetched within it (the
+  // fetcher's long poll is 0.5 s), and must stay unapplied through it.
+  for (const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+       std::chrono::steady_clock::now() < end;)
+    ASSERT_TRUE(consumer->poll(std::chrono::milliseconds(5)).ok());
+  EXPECT_EQ(consumer->counters().consumed.load(), consumed) << "applied while being snapshotted";
+  EXPECT_EQ(store.active_entries("ga"), static_cast<size_t>(kEntries));
+  {
+    std::lock_guard<std::mutex> l(g_latch.mu);
+    g_latch.released = true;
+  }
+  g_latch.cv.notify_all();
+  // The file appears without another poll: the job writes it on its own.
+  std::string bytes;
+  SnapshotInfo info;
+  ASSERT_TRUE(wait_until([&] {
+    return read_snapshot_file(dir + "/policy.snapshot", &bytes).ok() &&
+           describe_snapshot(bytes, &info).ok();
+  }));
+  ASSERT_EQ(info.offsets.size(), 1u);
+  EXPECT_EQ(info.offsets[0].next, kEntries + 2) << "the offsets the store was read at";
+  ASSERT_EQ(info.groups.size(), 1u);
+  EXPECT_EQ(info.groups[0].active, static_cast<size_t>(kEntries));
+  EXPECT_EQ(canonical_dump(bytes).find("late.test"), std::string::npos);
+  // Then the record waiting in the queue is applied.
+  ASSERT_TRUE(wait_until([&] {
+    EXPECT_TRUE(consumer->poll(std::chrono::milliseconds(10)).ok());
+    return consumer->counters().consumed.load() == consumed + 1;
+  }));
+  Reader reader(store);
+  EXPECT_EQ(reader.lookup("ga", "late.test").action, Action::kBlacklist);
+  consumer->close();
+  kafka::g_before_snapshot_encode_for_test = nullptr;
+}
 
 // Broadcast shape: a malicious topic that does not exist yet holds nothing up:
 // the policy topic is read at once (not ready until the feed exists, since
