@@ -3,7 +3,8 @@
 // partition's next offset and open syncs, so that restore + resume equals
 // never having stopped (SPEC §5.3).
 //
-// File format (little-endian), version 2 (body: src/consumer/snapshot_format.h):
+// File format (little-endian), version 3; version 2 is read too (body:
+// src/consumer/snapshot_format.h):
 //   "PSYNCSNP" | u32 version | u32 reserved | u64 body length | u64 XXH3-64 of body | body
 // A file that is short, has another magic or version, or fails its checksum
 // is rejected whole. The checksum catches damage, not forgery: decoding then
@@ -28,7 +29,7 @@
 
 namespace policysync {
 
-inline constexpr uint32_t kSnapshotVersion = 2;
+inline constexpr uint32_t kSnapshotVersion = 3;  // written; 2 and 3 are read
 
 // Control thread (reads the writer's view). O(entries).
 std::string encode_snapshot(const PolicyStore& store, const Watermarks& watermarks);

@@ -1,7 +1,7 @@
 // The snapshot body as decoded, before anything is applied: shared by the
 // codec (snapshot.cc) and its validator (snapshot_check.cc). Not public.
 //
-// Body, version 2 (little-endian; str16 = u16 length + bytes):
+// Body, version 3 (little-endian; str16 = u16 length + bytes):
 //   u32 partitions, each: str16 topic, i32 partition, i64 next,
 //       u32 holds, each: i64 offset, str16 reason
 //   u32 open syncs, each: str16 group, str16 topic, i32 partition, i64 begin
@@ -11,12 +11,16 @@
 //       u8 flags (1 = pending, 2 = aborted, 4 = over the open-sync limit),
 //       if pending: u64 adds, entries (pending)
 //   entries = u32 n, each: u8 kind (0 plain, 1 wildcard, 2 pattern),
-//       u8 length + name, RuleValue (raw bytes)
+//       u8 length + name, RuleValue (raw bytes), in the table's slot order
+//   u64 hash seed of the writing process (version 3; version 2 ends before
+//       it): adopted by a restoring process that has hashed nothing yet, so
+//       that slot order is insertion order again (detail::adopt_process_hash_seed)
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,7 +33,7 @@
 namespace policysync::snapshot {
 
 struct Entry {
-  std::string name;
+  std::string_view name;  // into the snapshot's bytes, which outlive it
   RuleKind kind;
   detail::RuleValue value;
 };
@@ -53,6 +57,7 @@ struct Partition {
 };
 
 struct Staged {
+  uint64_t hash_seed = 0;  // 0: none (version 2)
   std::vector<Partition> partitions;
   std::vector<Watermarks::OpenSync> open;
   std::vector<Entry> malicious;

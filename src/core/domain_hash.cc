@@ -7,11 +7,24 @@
 
 namespace policysync::detail {
 
-uint64_t make_process_hash_seed() {
+uint64_t init_process_hash_seed() {
   uint64_t s = 0;
   if (getrandom(&s, sizeof(s), 0) != sizeof(s))  // fall back to the clock, still per-process
     s = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  return s | 1;
+  s |= 1;  // never 0, the "not set" mark
+  uint64_t expected = 0;
+  // Relaxed: see g_process_hash_seed. A lost race returns the winner's seed.
+  if (!g_process_hash_seed.compare_exchange_strong(expected, s, std::memory_order_relaxed))
+    return expected;
+  return s;
+}
+
+bool adopt_process_hash_seed(uint64_t seed) {
+  if (seed == 0) return false;
+  uint64_t expected = 0;
+  if (g_process_hash_seed.compare_exchange_strong(expected, seed, std::memory_order_relaxed))
+    return true;
+  return expected == seed;
 }
 
 #if defined(POLICYSYNC_AES_HASH)

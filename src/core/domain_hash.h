@@ -13,6 +13,7 @@
 // outside, and no hash is ever stored or sent anywhere.
 #pragma once
 
+#include <atomic>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -38,13 +39,22 @@ inline constexpr int kMaxHashedName = 253;
 // Bytes a caller's name buffer must have readable (zeroed) past the name.
 inline constexpr int kHashPadding = 16;
 
-// Random, fixed for the process. The function-local static costs one
-// predictable branch per call.
-uint64_t make_process_hash_seed();
+// Random per process unless a snapshot's seed is adopted first (below).
+// Relaxed: the seed is the only datum; every thread reads the one value the
+// first compare-exchange stored (a single modification order), and a reader
+// that sees 0 takes part in that compare-exchange itself.
+inline std::atomic<uint64_t> g_process_hash_seed{0};
+uint64_t init_process_hash_seed();  // stores a random seed unless one is set
 inline uint64_t process_hash_seed() {
-  static const uint64_t seed = make_process_hash_seed();
-  return seed;
+  const uint64_t s = g_process_hash_seed.load(std::memory_order_relaxed);
+  return s != 0 ? s : init_process_hash_seed();
 }
+// Makes `seed` (a snapshot's) this process's seed if nothing has been hashed
+// yet. Returns whether the process now hashes with it. Why: a snapshot lists
+// each table in slot order, which under the same seed is the order of the
+// slots the entries land in again, so a restore writes the table front to
+// back instead of at random (issue 12). Only speed depends on it.
+bool adopt_process_hash_seed(uint64_t seed);
 
 inline uint64_t mum(uint64_t a, uint64_t b) {
   const __uint128_t r = static_cast<__uint128_t>(a) * b;

@@ -16,7 +16,7 @@
 namespace policysync {
 namespace {
 
-// Writes a version-2 body field by field (src/consumer/snapshot_format.h).
+// Writes a body field by field (src/consumer/snapshot_format.h).
 struct Body {
   std::string s;
   template <typename T>
@@ -39,10 +39,17 @@ struct Body {
     put<uint8_t>(kind).str8(name).put<uint32_t>(0).put<uint32_t>(0);
     return put<uint8_t>(action).put<uint8_t>(confidence);
   }
-  // The sealed file: a header whose length and checksum match the body.
+  // The sealed file: a header whose length and checksum match the body, which
+  // ends with the hash seed (version 3; 0: none to adopt).
   std::string file() const {
+    Body sealed = *this;
+    sealed.put<uint64_t>(0);
+    return sealed.seal(kSnapshotVersion);
+  }
+  // The body as it stands, sealed as `version` (2: no seed at the end).
+  std::string seal(uint32_t version) const {
     std::string out("PSYNCSNP", 8);
-    const uint32_t version = kSnapshotVersion, reserved = 0;
+    const uint32_t reserved = 0;
     const uint64_t len = s.size(), sum = XXH3_64bits(s.data(), s.size());
     out.append(reinterpret_cast<const char*>(&version), 4);
     out.append(reinterpret_cast<const char*>(&reserved), 4);
@@ -151,7 +158,7 @@ INSTANTIATE_TEST_SUITE_P(
                 },
                 "malformed"},
         Hostile{"duplicate_entry", [] { return twice(0, 0); }, "duplicate entry a.test"},
-        Hostile{"duplicate_wildcard", [] { return twice(1, 1); }, "duplicate entry a.test"},
+        Hostile{"duplicate_wildcard", [] { return twice(1, 1); }, "duplicate entry *.a.test"},
         Hostile{"duplicate_group",
                 [] {
                   Body b = prefix(2);
