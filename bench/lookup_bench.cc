@@ -38,8 +38,8 @@ void BM_ExactLookup(benchmark::State& state) {
   const detail::RuleTable& t = *w.exact_table;
   const size_t n = w.data.queries.size();
   size_t i = 0, hits = 0;
-  uint8_t starts[detail::kMaxLabels];
-  uint64_t hashes[detail::kMaxLabels];
+  uint8_t starts[detail::kMaxSplitLabels];
+  uint64_t hashes[detail::kMaxSplitLabels];
   for (auto _ : state) {
     const char* name = w.padded_slots.data() + i * World::kSlot;
     const int len = static_cast<int>(w.queries[i].size());
@@ -98,8 +98,8 @@ void BM_ExactLookupBatch32(benchmark::State& state) {
   World& w = World::get();
   const detail::RuleTable& t = *w.exact_table;
   const size_t bursts = w.queries.size() / kBurst;
-  uint8_t starts[detail::kMaxLabels];
-  uint64_t hashes[detail::kMaxLabels];
+  uint8_t starts[detail::kMaxSplitLabels];
+  uint64_t hashes[detail::kMaxSplitLabels];
   uint64_t h[kBurst];
   size_t b = 0, hits = 0;
   for (auto _ : state) {

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <thread>
 
 #include "consumer/snapshot_format.h"
 #include "core/rcu.h"
@@ -276,12 +277,18 @@ struct SnapshotCodec {
   // refused was checked before (snapshot::check); a failure left (out of
   // memory for a Hyperscan scratch) undoes what was applied, so the store is
   // never left half-loaded (SPEC §7).
-  static Status restore(const Staged& st, PolicyStore* store, Watermarks* wm) {
+  static Status restore(Staged& st, PolicyStore* store, Watermarks* wm) {
     if (store->group_count() != 0 || store->malicious_entries() != 0 || !wm->partitions().empty())
       return Status(Reason::kIo, "snapshot", "restore needs an empty store");
-    Status s = snapshot::check(st, store->limits());
-    if (!s.ok()) return s;
     (void)detail::adopt_process_hash_seed(st.hash_seed);  // speed only (snapshot_format.h)
+    // Two independent passes over every entry, on two threads: the check
+    // (which reads names, kinds and values) and the hashes (which it does
+    // not read). Nothing is applied before both are done.
+    Status s;
+    std::thread checker([&] { s = snapshot::check(st, store->limits()); });
+    hash_entries(&st);
+    checker.join();
+    if (!s.ok()) return s;
     s = apply_all(st, store);
     if (!s.ok()) {
       undo(st, store);
@@ -301,12 +308,24 @@ struct SnapshotCodec {
     return Status();
   }
 
+  static void hash_entries(Staged* st) {
+    auto hash = [](std::vector<Entry>& entries) {
+      for (Entry& e : entries)
+        if (e.kind != RuleKind::kPattern) e.hash = detail::domain_hash(e.name);
+    };
+    hash(st->malicious);
+    for (StagedGroup& g : st->groups) {
+      hash(g.active);
+      hash(g.pending);
+    }
+  }
+
   static Status apply_all(const Staged& st, PolicyStore* store) {
     detail::StoreState& state = PolicyStore::Access::state(*store);
     for (const Entry& e : st.malicious) {
       const size_t before = state.malicious.load(std::memory_order_relaxed)->size();
-      state.malicious_growth.upsert_published(state.malicious, e.name, detail::domain_hash(e.name),
-                                              detail::kPlainKind, e.value);
+      state.malicious_growth.upsert_published(state.malicious, e.name, e.hash, detail::kPlainKind,
+                                              e.value);
       if (state.malicious.load(std::memory_order_relaxed)->size() == before)
         return duplicate("malicious table", e);
     }
@@ -363,7 +382,7 @@ struct SnapshotCodec {
       } else {
         const unsigned kind =
             e.kind == RuleKind::kWildcard ? detail::kWildcardKind : detail::kPlainKind;
-        p->growth.upsert(p->table, e.name, detail::domain_hash(e.name), kind, e.value);
+        p->growth.upsert(p->table, e.name, e.hash, kind, e.value);
       }
       if (p->table->size() + p->patterns.size() == before) return duplicate(where + id, e);
     }

@@ -36,6 +36,8 @@ struct Entry {
   std::string_view name;  // into the snapshot's bytes, which outlive it
   RuleKind kind;
   detail::RuleValue value;
+  uint64_t hash =
+      0;  // domain_hash(name) of a plain or wildcard entry, set before the tables are filled
 };
 
 struct Group {

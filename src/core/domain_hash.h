@@ -32,10 +32,14 @@
 
 namespace policysync::detail {
 
-inline constexpr int kMaxLabels = 128;  // 253 bytes hold at most 127 labels
+// Labels of a valid name (1-63 bytes each, 253 bytes in all): at most 127.
+inline constexpr int kMaxLabels = 128;
 // Longest name suffix_hashes() accepts: 253 bytes keep every label start in a
-// uint8_t and the label count within kMaxLabels, whatever the bytes are.
+// uint8_t, whatever the bytes are.
 inline constexpr int kMaxHashedName = 253;
+// Labels suffix_hashes() may find in any kMaxHashedName bytes: all dots make
+// 254 empty ones. Its starts/hashes arrays must hold this many.
+inline constexpr int kMaxSplitLabels = kMaxHashedName + 1;
 // Bytes a caller's name buffer must have readable (zeroed) past the name.
 inline constexpr int kHashPadding = 16;
 
@@ -184,8 +188,9 @@ inline void hash_suffixes(const char* name, int n, int labels, const uint8_t* st
 // Splits a normalised name into suffixes and hashes each. starts[k] is the
 // offset of suffix k (k = 0: the whole name; k = labels-1: the last label),
 // hashes[k] its hash. `name` must have kHashPadding readable bytes after n,
-// and n <= kMaxHashedName (asserted; domain_hash() clamps). Returns the
-// number of labels.
+// and n <= kMaxHashedName (asserted; domain_hash() clamps); starts and
+// hashes hold kMaxSplitLabels entries (kMaxLabels do for a valid name).
+// Returns the number of labels.
 inline int suffix_hashes(const char* name, int n, uint8_t* starts, uint64_t* hashes) {
   assert(n >= 0 && n <= kMaxHashedName);
   int labels = 0;
@@ -217,8 +222,8 @@ inline uint64_t domain_hash(std::string_view name) {
   const size_t n = name.size() < kMaxHashedName ? name.size() : kMaxHashedName;
   std::memcpy(buf, name.data(), n);
   std::memset(buf + n, 0, kHashPadding);
-  uint8_t starts[kMaxLabels];
-  uint64_t hashes[kMaxLabels];
+  uint8_t starts[kMaxSplitLabels];
+  uint64_t hashes[kMaxSplitLabels];
   suffix_hashes(buf, static_cast<int>(n), starts, hashes);
   return hashes[0];
 }

@@ -1,6 +1,8 @@
 // SPEC §3: every message effect, the sync state machine and its counters.
 #include <gtest/gtest.h>
 
+#include "core/domain_hash.h"
+#include "policysync/reader.h"
 #include "store_fixture.h"
 
 namespace policysync {
@@ -297,6 +299,30 @@ TEST(StoreGuardsTest, OverlongNamesAndGroupIdsAreRefusedByTheStore) {
   m.domain.name = std::string(255, '.');
   EXPECT_EQ(store.apply(m).result, ApplyResult::kRejected);
   EXPECT_EQ(store.malicious_entries(), 0u);
+}
+
+// A name of up to 253 bytes that is all dots splits into 254 empty labels:
+// more than any valid name has (127). The store hashes what a caller hands
+// it, so the hash must split any such name within bounds (a stack overflow
+// under ASan before the fix; found when restore began hashing unchecked names).
+TEST(StoreGuardsTest, NamesOfDotsAreHashedWithinBounds) {
+  PolicyStore store;
+  for (const std::string& name : {std::string(253, '.'), std::string(200, '.'),
+                                  "a" + std::string(252, '.'), std::string(127, '.') + "x"}) {
+    Message m;
+    m.type = MessageType::kAddDomain;
+    m.group_id = "g";
+    m.domain.name = name;
+    m.action = Action::kBlacklist;
+    (void)store.apply(m);
+    m.type = MessageType::kAddMalicious;
+    m.action = Action::kMalicious;
+    (void)store.apply(m);
+  }
+  EXPECT_EQ(detail::domain_hash(std::string(253, '.')), detail::domain_hash(std::string(253, '.')));
+  EXPECT_NE(detail::domain_hash(std::string(253, '.')), detail::domain_hash(std::string(252, '.')));
+  Reader reader(store);
+  EXPECT_EQ(reader.lookup("g", "x.com").action, Action::kNone);
 }
 
 TEST_F(LimitedStoreTest, GroupsAndOpenSyncs) {

@@ -112,7 +112,7 @@ class SuffixHashTest : public ::testing::TestWithParam<HashImpl> {
     char buf[kMaxHashedName + 1 + kHashPadding];
     std::memset(buf, pad, sizeof(buf));
     std::memcpy(buf, name.data(), name.size());
-    uint8_t starts[kMaxLabels];
+    uint8_t starts[kMaxSplitLabels];
     int labels = 0;
     starts[labels++] = 0;
     for (size_t i = 0; i < name.size(); ++i)
@@ -192,8 +192,8 @@ TEST(DomainHashTest, OneImplementationPerProcess) {
 #endif
   }
   char name[64] = "a.bb.example.com";  // zero padding after the name, as required
-  uint8_t starts[kMaxLabels];
-  uint64_t got[kMaxLabels], want[kMaxLabels];
+  uint8_t starts[kMaxSplitLabels];
+  uint64_t got[kMaxSplitLabels], want[kMaxSplitLabels];
   const int labels = suffix_hashes(name, 16, starts, got);
   ASSERT_EQ(labels, 4);
   hash_suffixes_portable(name, 16, labels, starts, want);
