@@ -242,6 +242,31 @@ TEST(HostileSnapshotTest, ValidCraftedSnapshotLoads) {
   EXPECT_EQ(wm.resume_offset({"policy", 0}), 3) << "the in-flight dead-letter copy";
 }
 
+// Version 3 only appends the writer's hash seed: a version-2 file (written
+// before it) still loads; a version-3 header over a body without the seed is
+// refused, and so is a seed followed by anything.
+TEST(HostileSnapshotTest, VersionTwoLoadsAndVersionThreeNeedsItsSeed) {
+  Body b = prefix(1);
+  group(b, "g");
+  struct Case {
+    std::string file;
+    bool loads;
+  };
+  Body trailing = b;
+  trailing.put<uint64_t>(7).put<uint8_t>(0);
+  for (const Case& c : {Case{b.seal(2), true}, Case{b.file(), true}, Case{b.seal(3), false},
+                        Case{trailing.seal(3), false}}) {
+    PolicyStore store;
+    Watermarks wm;
+    Status s = decode_snapshot(c.file, &store, &wm);
+    EXPECT_EQ(s.ok(), c.loads) << s.to_string();
+    EXPECT_EQ(store.group_count(), c.loads ? 1u : 0u);
+  }
+  SnapshotInfo info;
+  ASSERT_TRUE(describe_snapshot(b.seal(2), &info).ok());
+  EXPECT_EQ(info.version, 2u);
+}
+
 TEST(HostileSnapshotTest, RestoreIntoANonEmptyStoreIsRefused) {
   Body b = prefix(1);
   group(b, "g");
