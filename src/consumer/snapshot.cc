@@ -62,16 +62,6 @@ struct In {
     left -= sizeof(T);
     return v;
   }
-  std::string str(size_t n) {
-    if (left < n) {
-      ok = false;
-      return {};
-    }
-    std::string v(p, n);
-    p += n;
-    left -= n;
-    return v;
-  }
   std::string_view view(size_t n) {
     if (left < n) {
       ok = false;
@@ -83,7 +73,7 @@ struct In {
     return v;
   }
   std::string_view view8() { return view(get<uint8_t>()); }
-  std::string str16() { return str(get<uint16_t>()); }
+  std::string str16() { return std::string(view(get<uint16_t>())); }
   RuleValue value() {
     RuleValue v;
     if (left < sizeof(v)) {

@@ -65,6 +65,15 @@ class MockTest : public ::testing::Test {
       if (ch == '/') ch = '_';  // parameterised tests: "Name/0"
     return ::testing::TempDir() + "/" + test + "-" + name;
   }
+  // Options for a Consumer in this process reading `topic`, without stats lines.
+  ConsumerOptions options(const std::string& topic, const Log& log) const {
+    ConsumerOptions o;
+    o.brokers = brokers_;
+    o.topic = topic;
+    o.stats_interval_s = 0;
+    o.log = &log;
+    return o;
+  }
   std::unique_ptr<kafka::MockCluster> cluster_;
   std::string brokers_;
 };
@@ -638,13 +647,8 @@ TEST_P(PollBudgetTest, PollReturnsWithinItsBudget) {
   ASSERT_TRUE(pm->flush(std::chrono::seconds(60)).ok());
   PolicyStore store;
   Log quiet([](LogLevel, std::string_view) {});
-  ConsumerOptions o;
-  o.brokers = brokers_;
-  o.topic = "policy";
-  o.stats_interval_s = 0;
-  o.log = &quiet;
   std::unique_ptr<Consumer> consumer;
-  ASSERT_TRUE(Consumer::create(o, store, &consumer).ok());
+  ASSERT_TRUE(Consumer::create(options("policy", quiet), store, &consumer).ok());
   std::vector<double> ms;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (consumer->counters().consumed.load() < kGroups * (kEntries + 2) &&
@@ -709,13 +713,9 @@ TEST_F(MockTest, SnapshotIsEncodedOffTheControlThreadFromAStillStore) {
   std::filesystem::remove_all(tmp("state"));
   PolicyStore store;
   Log quiet([](LogLevel, std::string_view) {});
-  ConsumerOptions o;
-  o.brokers = brokers_;
-  o.topic = "policy";
-  o.stats_interval_s = 0;
+  ConsumerOptions o = options("policy", quiet);
   o.state_dir = dir;
   o.snapshot_interval_s = 0;
-  o.log = &quiet;
   kafka::g_before_snapshot_encode_for_test = hold_first_encode;
   std::unique_ptr<Consumer> consumer;
   ASSERT_TRUE(Consumer::create(o, store, &consumer).ok());
