@@ -230,8 +230,29 @@ class RcuTable {
     }
   }
 
+  // Writer side (or a thread the writer waits for). Visits every live record
+  // in slot order without hashing its key: fn(key, kind, value). The slots
+  // are read in order but the records they point to are scattered, so each
+  // record is fetched kAhead slots before it is read (a snapshot encode of 1M
+  // entries waited on one cache miss per entry without it).
+  template <typename Fn>
+  void for_each_record(Fn&& fn) const {
+    constexpr size_t kAhead = 16;
+    for (size_t i = 0; i < cap_; ++i) {
+      if (i + kAhead < cap_) {
+        const uint64_t a = slots_[i + kAhead].load(std::memory_order_relaxed);
+        if (a > kTomb) __builtin_prefetch(reinterpret_cast<const char*>(a & kPtrMask));
+      }
+      const uint64_t s = slots_[i].load(std::memory_order_relaxed);
+      if (s == kEmpty || s == kTomb) continue;
+      Record r(reinterpret_cast<const char*>(s & kPtrMask));
+      fn(r.key(), static_cast<unsigned>((s >> 48) & 1), r.value());
+    }
+  }
+
   size_t size() const { return live_; }
-  size_t used_slots() const { return used_; }  // live + tombstones
+  size_t live_bytes() const { return live_bytes_; }  // records: value, length byte, key
+  size_t used_slots() const { return used_; }        // live + tombstones
   size_t capacity() const { return cap_; }
   // upsert() reports kFull once used_slots() would pass this.
   size_t max_used() const { return cap_ * 3 / 4; }
