@@ -123,9 +123,10 @@ BENCHMARK(BM_ExactLookupBatch32);
 // Full verdicts in bursts over `names` (dotted or wire), a quiescent state
 // after each pass over the data set, as a worker's loop would report.
 template <typename Name, typename Lookup>
-void verdict_bursts(benchmark::State& state, const std::vector<Name>& names, Lookup lookup) {
+void verdict_bursts(benchmark::State& state, const std::vector<Name>& names, Lookup lookup,
+                    const PolicyStore* store = nullptr) {
   World& w = World::get();
-  Reader reader(*w.store);
+  Reader reader(store ? *store : *w.store);
   const GroupRef g = reader.find_group("g");
   const size_t bursts = names.size() / kBurst;
   Verdict out[kBurst];
@@ -149,6 +150,23 @@ void BM_VerdictLookupBatch32(benchmark::State& state) {
                  });
 }
 BENCHMARK(BM_VerdictLookupBatch32);
+
+// The same bursts against a store holding the same group and no malicious
+// feed (built on first use): what a deployment without a feed pays.
+void BM_VerdictLookupBatch32NoFeed(benchmark::State& state) {
+  static const std::unique_ptr<PolicyStore> no_feed = [] {
+    auto s = std::make_unique<PolicyStore>();
+    load_group(*s, "g", World::get().data.domains);
+    return s;
+  }();
+  verdict_bursts(
+      state, World::get().queries,
+      [](const Reader& r, GroupRef g, const std::string_view* names, Verdict* out) {
+        r.lookup_batch(g, names, kBurst, out);
+      },
+      no_feed.get());
+}
+BENCHMARK(BM_VerdictLookupBatch32NoFeed);
 
 // The same bursts with the names in DNS wire format, as a data plane takes
 // them from packets (issue 9): compare with BM_VerdictLookupBatch32.

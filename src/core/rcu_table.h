@@ -149,6 +149,10 @@ class RcuTable {
     else
       ++used_;
     ++live_;
+    // Relaxed: a reader that sees 0 skips the table (maybe_empty), as one
+    // ordered before this insert would; one that sees it non-zero searches
+    // with acquire loads of the slots as always.
+    live_hint_.store(live_, std::memory_order_relaxed);
     live_bytes_ += record_size(key.size());
     return Put::kInserted;
   }
@@ -167,6 +171,7 @@ class RcuTable {
     garbage_bytes_ += sz;
     live_bytes_ -= sz;
     --live_;
+    live_hint_.store(live_, std::memory_order_relaxed);  // as in upsert()
     ++tombs_;
     return true;
   }
@@ -249,6 +254,10 @@ class RcuTable {
       fn(r.key(), static_cast<unsigned>((s >> 48) & 1), r.value());
     }
   }
+
+  // Reader side, wait-free. True: the table held nothing a moment ago, so a
+  // lookup may skip it (an empty malicious feed then costs nothing).
+  bool maybe_empty() const { return live_hint_.load(std::memory_order_relaxed) == 0; }
 
   size_t size() const { return live_; }
   size_t live_bytes() const { return live_bytes_; }  // records: value, length byte, key
@@ -347,6 +356,7 @@ class RcuTable {
   size_t arena_bytes_ = 0;
   size_t used_ = 0;  // non-empty slots (live + tombstones)
   size_t live_ = 0;
+  std::atomic<size_t> live_hint_{0};  // live_, for readers (maybe_empty)
   size_t tombs_ = 0;
   size_t live_bytes_ = 0;
   size_t garbage_bytes_ = 0;

@@ -131,7 +131,7 @@ GroupRef Reader::find_group(std::string_view group_id) const {
 struct Reader::Ops {
   // The pointers one lookup or one batch reads, loaded once.
   struct Tables {
-    const RuleTable* mal = nullptr;
+    const RuleTable* mal = nullptr;  // null when the feed is empty
     const Policy* pol = nullptr;
     const RuleTable* tab = nullptr;
     const detail::PatternSet* patterns = nullptr;
@@ -154,6 +154,7 @@ Reader::Ops::Tables Reader::Ops::load(const Reader& r, const void* group) {
   // batch, so one batch never mixes two generations of a group's policy.
   Tables t;
   t.mal = PolicyStore::Access::state(store_).malicious.load(std::memory_order_acquire);
+  if (t.mal->maybe_empty()) t.mal = nullptr;  // no feed: no probe per suffix
   t.pol = g ? g->active.load(std::memory_order_acquire) : nullptr;
   t.tab = t.pol ? t.pol->table.load(std::memory_order_acquire) : nullptr;
   t.patterns = t.pol ? t.pol->patterns.load(std::memory_order_acquire) : nullptr;
@@ -165,7 +166,7 @@ namespace {
 // Stage 1 of a lookup: fetch the Bloom filter words of every suffix.
 void prefetch_filters(const RuleTable* mal, const RuleTable* tab, const detail::PreparedQuery& q) {
   for (int k = 0; k < q.labels; ++k) {
-    mal->prefetch_filter(q.hashes[k]);
+    if (mal) mal->prefetch_filter(q.hashes[k]);
     if (tab) tab->prefetch_filter(q.hashes[k]);
   }
 }
@@ -173,7 +174,7 @@ void prefetch_filters(const RuleTable* mal, const RuleTable* tab, const detail::
 // Stage 2: fetch the slots of the suffixes the filters let through.
 void prefetch_slots(const RuleTable* mal, const RuleTable* tab, const detail::PreparedQuery& q) {
   for (int k = 0; k < q.labels; ++k) {
-    if (mal->maybe_contains(q.hashes[k])) mal->prefetch(q.hashes[k]);
+    if (mal && mal->maybe_contains(q.hashes[k])) mal->prefetch(q.hashes[k]);
     if (tab && tab->maybe_contains(q.hashes[k])) tab->prefetch(q.hashes[k]);
   }
 }
@@ -199,7 +200,7 @@ Verdict Reader::Ops::resolve_prefetched(const Reader& r, const Tables& t,
   const int labels = q.labels;
   // 1. Malicious: the query or any parent, most specific first.
   const uint8_t threshold = store_.limits().malicious_threshold;
-  for (int k = 0; k < labels; ++k) {
+  for (int k = 0; t.mal && k < labels; ++k) {
     const char* rec = t.mal->find_one(q.suffix(k), q.hashes[k], kPlainKind);
     if (rec && RuleTable::Record(rec).value().confidence >= threshold)
       return from_record(rec, MatchSource::kMalicious);

@@ -120,6 +120,25 @@ TEST_F(LookupTest, MaliciousComesFirstAndCoversSubdomains) {
   EXPECT_EQ(action("g", "notexample.com"), Action::kNone);
 }
 
+// An empty feed is skipped (RcuTable::maybe_empty): the skip must follow the
+// feed as it fills, empties and fills again, single and batched.
+TEST_F(LookupTest, FeedIsConsultedAgainOnceItIsNoLongerEmpty) {
+  auto both = [&](const char* name) {
+    const std::string_view names[] = {name};
+    Verdict batch[1];
+    reader_.lookup_batch(reader_.find_group("g"), names, 1, batch);
+    EXPECT_EQ(batch[0].action, action("g", name)) << name;
+    return batch[0].action;
+  };
+  EXPECT_NE(both("a.bad.test"), Action::kMalicious);
+  apply(R"({"type":"ADD_MALICIOUS","domain":"bad.test","category":1,"confidence":100})");
+  EXPECT_EQ(both("a.bad.test"), Action::kMalicious);
+  apply(R"({"type":"REMOVE_MALICIOUS","domain":"bad.test"})");
+  EXPECT_NE(both("a.bad.test"), Action::kMalicious);
+  apply(R"({"type":"ADD_MALICIOUS","domain":"bad.test","category":1,"confidence":100})");
+  EXPECT_EQ(both("a.bad.test"), Action::kMalicious);
+}
+
 class ThresholdTest : public StoreTest {
  protected:
   ThresholdTest() : StoreTest(StoreLimits{1000, 1000, 1000, 50}) {}
