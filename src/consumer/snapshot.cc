@@ -121,6 +121,12 @@ bool get_entries(In& in, std::vector<Entry>* out) {
   return in.ok;
 }
 
+// An entry as a rule reads: "a.test", "*.a.test", "pattern:ads*.test".
+std::string rule_text(const Entry& e) {
+  static const char* kKinds[] = {"", "*.", "pattern:"};
+  return kKinds[static_cast<int>(e.kind)] + std::string(e.name);
+}
+
 Status corrupt(const std::string& what) { return Status(Reason::kIo, "snapshot", what); }
 
 Status parse_body(const std::string& bytes, Staged* st) {
@@ -401,10 +407,7 @@ struct SnapshotCodec {
   }
 
   static Status duplicate(const std::string& where, const Entry& e) {
-    static const char* kKinds[] = {"", "*.", "pattern:"};
-    return Status(
-        Reason::kIo, "snapshot",
-        where + ": duplicate entry " + kKinds[static_cast<int>(e.kind)] + std::string(e.name));
+    return Status(Reason::kIo, "snapshot", where + ": duplicate entry " + rule_text(e));
   }
 
   static Status failed(const std::string& where, const ApplyOutcome& o) {
@@ -481,10 +484,9 @@ std::string canonical_dump(const std::string& bytes) {
   Staged st;
   if (!check_header(bytes).ok() || !parse_body(bytes, &st).ok()) return "invalid snapshot\n";
   auto entry = [](const Entry& e) {
-    static const char* kKinds[] = {"", "*.", "pattern:"};
-    return std::string(kKinds[static_cast<int>(e.kind)]) + std::string(e.name) + " " +
-           std::to_string(e.value.action) + "/" + std::to_string(e.value.category) + "/" +
-           std::to_string(e.value.port_mask) + "/" + std::to_string(e.value.confidence);
+    return rule_text(e) + " " + std::to_string(e.value.action) + "/" +
+           std::to_string(e.value.category) + "/" + std::to_string(e.value.port_mask) + "/" +
+           std::to_string(e.value.confidence);
   };
   std::vector<std::string> lines;
   for (const auto& p : st.partitions) {

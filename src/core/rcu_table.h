@@ -227,12 +227,9 @@ class RcuTable {
   // Writer side. Visits every live record: fn(key, hash, kind, value).
   template <typename Fn>
   void for_each(Fn&& fn) const {
-    for (size_t i = 0; i < cap_; ++i) {
-      const uint64_t s = slots_[i].load(std::memory_order_relaxed);
-      if (s == kEmpty || s == kTomb) continue;
-      Record r(reinterpret_cast<const char*>(s & kPtrMask));
-      fn(r.key(), Hash::hash(r.key()), static_cast<unsigned>((s >> 48) & 1), r.value());
-    }
+    for_each_record([&](std::string_view key, unsigned kind, const V& v) {
+      fn(key, Hash::hash(key), kind, v);
+    });
   }
 
   // Writer side (or a thread the writer waits for). Visits every live record

@@ -614,11 +614,7 @@ void PolicyConsumer::periodic() {
 
 Status PolicyConsumer::poll_once(int timeout_ms) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  if (!snapshot_settled(deadline)) {
-    if (dlq_) dlq_->poll(0);
-    periodic();
-    return fatal_;
-  }
+  if (!snapshot_settled(deadline)) return poll_tail();
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   rd_kafka_message_t* m =
       rd_kafka_consumer_poll(rk_, static_cast<int>(std::max<int64_t>(left.count(), 0)));
@@ -627,6 +623,10 @@ Status PolicyConsumer::poll_once(int timeout_ms) {
     handle(m);
     rd_kafka_message_destroy(m);
   }
+  return poll_tail();
+}
+
+Status PolicyConsumer::poll_tail() {
   if (dlq_) dlq_->poll(0);
   periodic();
   return fatal_;
@@ -637,11 +637,7 @@ Status PolicyConsumer::poll_for(std::chrono::milliseconds budget) {
   const auto slice = budget.count() > 0 ? std::chrono::duration_cast<Clock::duration>(budget)
                                         : std::chrono::microseconds(100);
   const auto deadline = Clock::now() + slice;
-  if (!snapshot_settled(deadline)) {  // records wait in librdkafka's queue
-    if (dlq_) dlq_->poll(0);
-    periodic();
-    return fatal_;
-  }
+  if (!snapshot_settled(deadline)) return poll_tail();  // records wait in librdkafka's queue
   bool handled = false;
   for (;;) {
     int wait_ms = 0;
@@ -658,9 +654,7 @@ Status PolicyConsumer::poll_for(std::chrono::milliseconds budget) {
     if (!fatal_.ok() || Clock::now() >= deadline) break;
   }
   idle_ = !handled;
-  if (dlq_) dlq_->poll(0);
-  periodic();
-  return fatal_;
+  return poll_tail();
 }
 
 Status PolicyConsumer::run(const std::atomic<bool>& stop) {

@@ -157,6 +157,8 @@ class PolicyConsumer {
   std::vector<TopicPartition> assigned_partitions() const;
   void update_readiness();
   void periodic();
+  // The end of every poll: dead-letter deliveries, periodic work, fatal_.
+  Status poll_tail();
   void restore_snapshot();
   // Where `tp` starts (SPEC §5.3). `round`: the broadcast watcher's result,
   // whose log start (if queried) avoids a blocking query.
