@@ -159,8 +159,13 @@ TEST_F(BurstFilterTest, NoBurstIsClassifiedAgainstAMixOfGenerations) {
   std::thread writer([&] {
     Writer w(store_);
     for (int k = 1; k <= kSyncs; ++k) {
-      // Interleaves with the bursts however the threads are scheduled.
-      while (bursts_done.load() < static_cast<size_t>(k)) std::this_thread::yield();
+      // Interleaves with the bursts however the threads are scheduled, but
+      // never runs ahead of them: a sync only after a burst that ended since
+      // the last one (gating on a burst count alone let a reader scheduled
+      // first run 300 bursts, after which every sync came at once and the
+      // bursts saw one change: a flake under ctest -j2).
+      const size_t seen = bursts_done.load();
+      while (bursts_done.load() == seen) std::this_thread::yield();
       w.begin("enterprise_a");
       for (int i = 0; i <= k % 32; ++i) w.block("enterprise_a", "n" + std::to_string(i) + ".test");
       w.complete("enterprise_a");
