@@ -341,8 +341,9 @@ struct SnapshotCodec {
     detail::StoreState& state = PolicyStore::Access::state(*store);
     for (const Entry& e : st.malicious) {
       const size_t before = state.malicious.load(std::memory_order_relaxed)->size();
-      state.malicious_growth.upsert_published(state.malicious, e.name, e.hash, detail::kPlainKind,
-                                              e.value);
+      const auto put = state.malicious_growth.upsert_published(state.malicious, e.name, e.hash,
+                                                               detail::kPlainKind, e.value);
+      if (Status s = refused("malicious table", e, put); !s.ok()) return s;
       if (state.malicious.load(std::memory_order_relaxed)->size() == before)
         return duplicate("malicious table", e);
     }
@@ -399,11 +400,20 @@ struct SnapshotCodec {
       } else {
         const unsigned kind =
             e.kind == RuleKind::kWildcard ? detail::kWildcardKind : detail::kPlainKind;
-        p->growth.upsert(p->table, e.name, e.hash, kind, e.value);
+        const auto put = p->growth.upsert(p->table, e.name, e.hash, kind, e.value);
+        if (Status s = refused(where + id, e, put); !s.ok()) return s;
       }
       if (p->table->size() + p->patterns.size() == before) return duplicate(where + id, e);
     }
     return Status();
+  }
+
+  // A table that did not take a checked entry (ShadowGrowth never reports
+  // kFull, and the check refused overlong names): the restore fails, undone.
+  static Status refused(const std::string& where, const Entry& e, detail::RuleTable::Put put) {
+    if (put == detail::RuleTable::Put::kInserted || put == detail::RuleTable::Put::kUpdated)
+      return Status();
+    return Status(Reason::kIo, "snapshot", where + ": entry not stored " + rule_text(e));
   }
 
   static Status duplicate(const std::string& where, const Entry& e) {

@@ -1,5 +1,6 @@
 #include "policysync/policy_store.h"
 
+#include <cassert>
 #include <chrono>
 #include <utility>
 
@@ -72,6 +73,20 @@ Status bad_name(std::string_view key) {
                 "name of " + std::to_string(key.size()) + " bytes is not a normalised domain");
 }
 
+// Whether a table took the entry; why not in *why. ShadowGrowth never
+// reports kFull (it grows or compacts first) and callers check the key's
+// length before, so a refusal here is a broken invariant: asserted in debug
+// builds, and in release the write is refused with a reason, never dropped
+// silently.
+bool stored(detail::TablePut p, std::string_view key, Status* why) {
+  if (p == detail::TablePut::kInserted || p == detail::TablePut::kUpdated) return true;
+  assert(p == detail::TablePut::kKeyTooLong);
+  *why = p == detail::TablePut::kKeyTooLong
+             ? bad_name(key)
+             : Status(Reason::kLimitExceeded, "domain", "the table refused the entry");
+  return false;
+}
+
 }  // namespace
 
 struct PolicyStore::Ops {
@@ -97,10 +112,13 @@ struct PolicyStore::Ops {
                     "groups limit " + std::to_string(s.limits_.max_groups) + " reached");
       return nullptr;
     }
-    auto* g = new Group(id);
-    st.groups_growth.upsert_published(st.groups, id, detail::plain_hash(id), 0, g);
+    auto g = std::make_unique<Group>(id);
+    if (!stored(
+            st.groups_growth.upsert_published(st.groups, id, detail::plain_hash(id), 0, g.get()),
+            id, why))
+      return nullptr;
     ++st.group_count;
-    return g;
+    return g.release();
   }
 
   bool over_entry_limit(size_t current, Status* why) {
@@ -194,7 +212,8 @@ struct PolicyStore::Ops {
             !p->table->find_one(key, detail::domain_hash(key), kind) &&
             over_entry_limit(p->table->size() + p->patterns.size(), &why))
           return outcome(ApplyResult::kRejected, why);
-        p->growth.upsert(p->table, key, detail::domain_hash(key), kind, v);
+        if (!stored(p->growth.upsert(p->table, key, detail::domain_hash(key), kind, v), key, &why))
+          return outcome(ApplyResult::kRejected, why);
       }
       return outcome(ApplyResult::kBuffered);
     }
@@ -213,7 +232,8 @@ struct PolicyStore::Ops {
     if (active_size(g) >= s.limits_.max_entries_per_group && !t->find_one(key, h, kind) &&
         over_entry_limit(active_size(g), &why))
       return outcome(ApplyResult::kRejected, why);
-    g->active_growth.upsert_published(pol->table, key, h, kind, v);
+    if (!stored(g->active_growth.upsert_published(pol->table, key, h, kind, v), key, &why))
+      return outcome(ApplyResult::kRejected, why);
     return outcome(ApplyResult::kApplied);
   }
 
@@ -388,8 +408,10 @@ ApplyOutcome PolicyStore::apply(const Message& m, std::string_view origin) {
       if (t->size() >= limits_.max_entries_per_group && !t->find_one(m.domain.name, h) &&
           ops.over_entry_limit(t->size(), &why))
         return outcome(ApplyResult::kRejected, why);
-      st.malicious_growth.upsert_published(st.malicious, m.domain.name, h, kPlainKind,
-                                           rule_value(m));
+      if (!stored(st.malicious_growth.upsert_published(st.malicious, m.domain.name, h, kPlainKind,
+                                                       rule_value(m)),
+                  m.domain.name, &why))
+        return outcome(ApplyResult::kRejected, why);
       return outcome(ApplyResult::kApplied);
     }
     case MessageType::kRemoveMalicious:

@@ -34,6 +34,9 @@
 
 namespace policysync::detail {
 
+// What RcuTable::upsert() did (the same for every table type).
+enum class TablePut { kInserted, kUpdated, kFull, kKeyTooLong };
+
 // Hash: a stateless type with `static uint64_t hash(std::string_view key)`,
 // the same function the callers use to compute the `hash` arguments.
 template <typename V, typename Hash>
@@ -119,7 +122,7 @@ class RcuTable {
     return out[kind];
   }
 
-  enum class Put { kInserted, kUpdated, kFull, kKeyTooLong };
+  using Put = TablePut;
   static constexpr size_t kMaxKey = 255;  // a record stores the length in one byte
 
   // Writer side. Inserts or replaces (key, kind). kFull: nothing changed; the

@@ -16,17 +16,20 @@
 //
 // Example (writer thread; `t` is the pending table):
 //   ShadowGrowth<RuleTable> g;
-//   g.upsert(t, key, domain_hash(key), kind, value);  // never O(t->size())
+//   if (g.upsert(t, key, domain_hash(key), kind, value) == RuleTable::Put::kKeyTooLong) ...
+//                                                      // never O(t->size())
 //   g.drop();                                          // before publishing t
 #pragma once
 
 #include <atomic>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string_view>
 
 #include "core/rcu.h"
+#include "core/table_events.h"
 
 namespace policysync::detail {
 
@@ -44,12 +47,15 @@ class ShadowGrowth {
   // destroyed on the call_rcu thread, which must not defer again.
   ~ShadowGrowth() = default;
 
+  using Put = typename Table::Put;
+
   // Writer side. Inserts or replaces (key, kind) in *t, which nobody else
   // reads; *t may be replaced by a larger table holding the same entries.
+  // kInserted or kUpdated, or kKeyTooLong (nothing changed); never kFull.
   template <typename V>
-  void upsert(std::unique_ptr<Table>& t, std::string_view key, uint64_t hash, unsigned kind,
-              const V& v) {
-    step(t.get(), key, hash, kind, v, [&](std::unique_ptr<Table> bigger) {
+  [[nodiscard]] Put upsert(std::unique_ptr<Table>& t, std::string_view key, uint64_t hash,
+                           unsigned kind, const V& v) {
+    return step(t.get(), key, hash, kind, v, [&](std::unique_ptr<Table> bigger) {
       rcu::retire(t.release());  // nobody reads it: this only moves the free off the writer
       t = std::move(bigger);
       return t.get();
@@ -61,15 +67,15 @@ class ShadowGrowth {
   // (pairs with the readers' acquire load of the pointer: a reader that sees
   // it sees its slots and records), the old one is retired through RCU.
   template <typename V>
-  void upsert_published(std::atomic<Table*>& slot, std::string_view key, uint64_t hash,
-                        unsigned kind, const V& v) {
-    step(slot.load(std::memory_order_relaxed), key, hash, kind, v,
-         [&](std::unique_ptr<Table> bigger) {
-           Table* old = slot.load(std::memory_order_relaxed);  // the writer's own pointer
-           slot.store(bigger.get(), std::memory_order_release);
-           rcu::retire(old);
-           return bigger.release();
-         });
+  [[nodiscard]] Put upsert_published(std::atomic<Table*>& slot, std::string_view key, uint64_t hash,
+                                     unsigned kind, const V& v) {
+    return step(slot.load(std::memory_order_relaxed), key, hash, kind, v,
+                [&](std::unique_ptr<Table> bigger) {
+                  Table* old = slot.load(std::memory_order_relaxed);  // the writer's own pointer
+                  slot.store(bigger.get(), std::memory_order_release);
+                  rcu::retire(old);
+                  return bigger.release();
+                });
   }
 
   // Writer side. Removes (key, kind) from t and from the shadow.
@@ -97,13 +103,31 @@ class ShadowGrowth {
  private:
   // install(bigger) puts the larger table in t's place and returns it.
   template <typename V, typename Install>
-  void step(Table* t, std::string_view key, uint64_t hash, unsigned kind, const V& v,
-            Install&& install) {
-    if (t->upsert(key, hash, kind, v) == Table::Put::kFull) {
+  Put step(Table* t, std::string_view key, uint64_t hash, unsigned kind, const V& v,
+           Install&& install) {
+    Put p = t->upsert(key, hash, kind, v);
+    if (p == Put::kFull) {
       std::unique_ptr<Table> bigger = grown(*t);
-      (void)bigger->upsert(key, hash, kind, v);  // fits: it is at most 3/8 full
+      p = bigger->upsert(key, hash, kind, v);
+      if (p == Put::kFull) {
+        // The shadow took the table's place with the garbage of every
+        // rewrite and erase mirrored into it, and wants compaction itself
+        // (issue 18: this write was dropped). A rebuilt table holds no
+        // garbage and is at most half full: it takes the entry.
+        bigger = bigger->rebuilt(bigger->size() + 1);
+        note_table_event(&TableEventCounters::compactions);
+        ++stats_.rebuilds;
+        p = bigger->upsert(key, hash, kind, v);
+      }
+      assert(p == Put::kInserted || p == Put::kUpdated);
+      if (p != Put::kInserted && p != Put::kUpdated) {
+        rcu::retire(bigger.release());  // t still holds every entry: nothing is lost
+        return p;
+      }
       t = install(std::move(bigger));
-    } else if (next_ && next_->upsert(key, hash, kind, v) == Table::Put::kFull) {
+    } else if (p == Put::kKeyTooLong) {
+      return p;
+    } else if (next_ && next_->upsert(key, hash, kind, v) == Put::kFull) {
       drop();  // the shadow wants compaction (rewritten entries): a rebuild will do it
     }
     // Half of the load limit: the shadow starts.
@@ -115,11 +139,14 @@ class ShadowGrowth {
       cursor_ = t->copy_into(*next_, cursor_, kCopyPerUpsert);
       if (cursor_ == SIZE_MAX) drop();
     }
+    return p;
   }
 
   // The table to replace a full (or compaction-wanting) t: normally the
   // complete shadow; else the shadow finished, else a rebuild.
   std::unique_ptr<Table> grown(const Table& t) {
+    note_table_event(t.used_slots() + 1 > t.max_used() ? &TableEventCounters::growths
+                                                       : &TableEventCounters::compactions);
     if (next_ && cursor_ < t.capacity()) {
       cursor_ = t.copy_into(*next_, cursor_, SIZE_MAX);
       if (cursor_ != SIZE_MAX) ++stats_.finished_copies;
@@ -128,6 +155,7 @@ class ShadowGrowth {
     if (next_ && cursor_ != SIZE_MAX) {
       bigger = std::move(next_);
       ++stats_.shadow_swaps;
+      note_table_event(&TableEventCounters::shadow_growths);
     } else {
       drop();
       bigger = t.rebuilt(t.size() + 1);

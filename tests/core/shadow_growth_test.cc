@@ -38,7 +38,8 @@ TEST(ShadowGrowthTest, LargeTablesGrowByTakingOverTheShadowNeverByRebuilding) {
   constexpr size_t kKeys = 200'000;
   for (size_t i = 0; i < kKeys; ++i) {
     const std::string k = key_of(i);
-    g.upsert(t, k, DomainHash::hash(k), 0, value_of(static_cast<uint32_t>(i)));
+    ASSERT_EQ(g.upsert(t, k, DomainHash::hash(k), 0, value_of(static_cast<uint32_t>(i))),
+              TablePut::kInserted);
     if (rebuilds_when_large == UINT64_MAX && t->capacity() >= Growth::kMinCapacity)
       rebuilds_when_large = g.stats().rebuilds;
   }
@@ -73,7 +74,7 @@ TEST(ShadowGrowthTest, HoldsExactlyWhatWasWrittenUnderRewritesAndErases) {
       model.erase({k, kind});
     } else {
       const auto x = static_cast<uint32_t>(op);
-      g.upsert(t, k, h, kind, value_of(x));
+      ASSERT_NE(g.upsert(t, k, h, kind, value_of(x)), TablePut::kKeyTooLong);
       model[{k, kind}] = x;
     }
     if (op % 50'000 != 0) continue;
