@@ -42,6 +42,12 @@ class Watermarks {
   // consumer calls this once it knows where reading starts, or with the first
   // consumed offset).
   void assign(const TopicPartition& tp, int64_t next_offset);
+  // Reading of `tp` (re)starts at `offset` (an assignment). A partition
+  // already known keeps a higher next offset: the records from `offset` up
+  // to it were applied before (a restored snapshot's resume_offset() lies
+  // below it while a dead-letter copy is held) and are skipped, only a held
+  // record's copy being redone. An unknown partition starts at `offset`.
+  void start(const TopicPartition& tp, int64_t offset);
   // Forgets the partition; returns the groups whose syncs were open on it.
   std::vector<std::string> revoke(const TopicPartition& tp);
   bool assigned(const TopicPartition& tp) const { return parts_.count(tp) != 0; }

@@ -8,6 +8,11 @@ void Watermarks::assign(const TopicPartition& tp, int64_t next_offset) {
   parts_[tp].next = next_offset;
 }
 
+void Watermarks::start(const TopicPartition& tp, int64_t offset) {
+  Part& p = parts_[tp];
+  p.next = std::max(p.next, offset);
+}
+
 std::vector<std::string> Watermarks::revoke(const TopicPartition& tp) {
   std::vector<std::string> groups;
   for (auto it = open_.begin(); it != open_.end();) {

@@ -249,7 +249,7 @@ void PolicyConsumer::on_assign(rd_kafka_topic_partition_list_t* parts) {
     // the committed offset, which would resume with empty tables.
     const int64_t start = start_offset(tp, nullptr);
     parts->elems[i].offset = start;
-    if (start >= 0) wm_.assign(tp, start);
+    if (start >= 0) wm_.start(tp, start);
     caught_up_[tp] = false;
     names += (names.empty() ? "" : " ") + tp_name(tp) +
              (start >= 0 ? "@" + std::to_string(start) + " (snapshot)" : " (from the beginning)");
@@ -322,7 +322,7 @@ void PolicyConsumer::on_partitions(const PartitionWatcher::Round& round) {
   for (const TopicPartition& tp : added) {
     const int64_t start = start_offset(tp, &round);
     rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = start;
-    if (start >= 0) wm_.assign(tp, start);
+    if (start >= 0) wm_.start(tp, start);
     caught_up_[tp] = false;
     names += (names.empty() ? "" : " ") + tp_name(tp) +
              (start >= 0 ? "@" + std::to_string(start) + " (snapshot)" : " (from the beginning)");

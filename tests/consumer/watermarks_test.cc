@@ -37,6 +37,19 @@ TEST(WatermarksTest, InterleavedSyncsHoldTheLowestBegin) {
   EXPECT_EQ(wm.safe(kP0), 6);
 }
 
+// Issue 18 item 2: reading resumes at a held offset below the next one; the
+// next offset stays, so the records between are not applied twice.
+TEST(WatermarksTest, StartingBelowTheNextOffsetKeepsIt) {
+  Watermarks wm;
+  wm.assign(kP0, 104);
+  wm.hold(kP0, 102, "bad_domain");
+  EXPECT_EQ(wm.resume_offset(kP0), 102);
+  wm.start(kP0, wm.resume_offset(kP0));
+  EXPECT_EQ(wm.next_offset(kP0), 104);
+  wm.start(kP1, 7);  // unknown: starts there
+  EXPECT_EQ(wm.next_offset(kP1), 7);
+}
+
 TEST(WatermarksTest, RestartMovesTheSyncStart) {
   Watermarks wm;
   wm.assign(kP0, 10);
