@@ -68,6 +68,14 @@ HandleResult Pipeline::handle(const TopicPartition& tp, int64_t offset, const vo
   switch (o.result) {
     case ApplyResult::kRejected:
       r = invalid(tp, offset, std::move(o.status), m.group_id, /*counts_as_add=*/false);
+      if (m.type == MessageType::kSyncComplete && !store_.has_open_sync(m.group_id)) {
+        // Refused at SYNC_COMPLETE (its patterns cannot be compiled or
+        // published): the store closed the sync, the old policy stays. Left
+        // open here, commits would stop at its BEGIN_SYNC and every snapshot
+        // would fail the restore check (issue 18 item 3).
+        wm_.sync_closed(m.group_id);
+        r.commit = true;
+      }
       wm_.consumed(tp, offset);
       return r;
     case ApplyResult::kSyncOpened:

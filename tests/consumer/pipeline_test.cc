@@ -2,11 +2,14 @@
 #include "policysync/pipeline.h"
 
 #include <gtest/gtest.h>
+#include <hs/hs_common.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "policysync/reader.h"
+#include "policysync/snapshot.h"
 
 namespace policysync {
 namespace {
@@ -102,6 +105,32 @@ TEST_F(PipelineTest, EveryKindOfBadInputIsCountedByReasonAndLoggedOnce) {
     EXPECT_EQ(lines_.size(), before + 1) << "one line per invalid message: " << json;
   }
   EXPECT_EQ(store_.group_count(), 0u) << "no invalid message changes state";
+}
+
+void* failing_malloc(size_t) { return nullptr; }
+
+// Issue 18 item 3: a SYNC_COMPLETE the store refuses (its patterns cannot be
+// published: here no Hyperscan scratch can be allocated) closes the sync in
+// the watermarks too. Left open there, commits stopped at its BEGIN_SYNC and
+// every later snapshot failed the restore check.
+TEST_F(PipelineTest, RefusedSyncCompleteClosesTheSyncInTheWatermarks) {
+  feed(BEGIN("g"));                    // 0
+  feed(ADD("g", "ads*.example.com"));  // 1
+  hs_set_scratch_allocator(failing_malloc, std::free);
+  const HandleResult r = feed(COMPLETE("g"));  // 2
+  hs_set_scratch_allocator(nullptr, nullptr);
+  ASSERT_TRUE(r.invalid);
+  EXPECT_EQ(r.why.reason(), Reason::kBadPattern);
+  EXPECT_FALSE(store_.has_open_sync("g"));
+  EXPECT_EQ(wm_.open_syncs(), 0u);
+  EXPECT_EQ(wm_.safe(kTp), 3) << "the commit is held at the BEGIN_SYNC of a closed sync";
+  EXPECT_TRUE(r.commit) << "a closed sync is a commit point";
+  // The state is a snapshot the restore check accepts.
+  PolicyStore restored;
+  Watermarks wm;
+  const Status s = decode_snapshot(encode_snapshot(store_, wm_), &restored, &wm);
+  EXPECT_TRUE(s.ok()) << s.to_string();
+  EXPECT_EQ(wm.next_offset(kTp), 3);
 }
 
 TEST_F(PipelineTest, CompleteWithoutBeginIsAWarning) {
