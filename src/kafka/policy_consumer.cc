@@ -360,16 +360,22 @@ void PolicyConsumer::on_revoke(rd_kafka_topic_partition_list_t* parts, bool lost
 }
 
 void PolicyConsumer::update_readiness() {
-  // Ready (SPEC §5.5): at least one assigned partition of every topic read,
-  // and every assigned partition caught up. An empty assignment (an eager
-  // rebalance's gap) is not ready.
-  bool ready = true, policy_topic = false, malicious_topic = opt_.malicious_topic.empty();
+  // Ready (SPEC §5.5): every partition this instance owns, of every topic,
+  // caught up, and at least one owned. Broadcast shape: it owns every
+  // partition there is, so every topic must also have been found (a feed
+  // topic that does not exist yet holds readiness back). Sharded shape: the
+  // group decides what it owns; a member may own no partition of a topic
+  // (issue 18 item 4). A member that owns nothing at all (an empty
+  // assignment: more members than partitions, or an eager rebalance's gap)
+  // holds no policy and is not ready.
+  bool ready = !caught_up_.empty(), policy_topic = false,
+       malicious_topic = opt_.malicious_topic.empty();
   for (const auto& [tp, done] : caught_up_) {
     ready = ready && done;
     policy_topic = policy_topic || tp.topic == opt_.topic;
     malicious_topic = malicious_topic || tp.topic == opt_.malicious_topic;
   }
-  ready = ready && policy_topic && malicious_topic;
+  if (!opt_.shared_group) ready = ready && policy_topic && malicious_topic;
   // Exact gauges at the moment readiness turns true (not up to a second old).
   if (ready && !gauges_.ready.load(std::memory_order_relaxed)) update_gauges();
   const bool was = gauges_.ready.exchange(ready, std::memory_order_acq_rel);

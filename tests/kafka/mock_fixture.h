@@ -78,10 +78,12 @@ struct Instance {
 
   // `shared`: the sharded shape (a group member); otherwise broadcast.
   Instance(const std::string& brokers, const std::string& topic, const std::string& group,
-           kafka::Properties props = {}, std::string dlq = "", bool shared = false) {
+           kafka::Properties props = {}, std::string dlq = "", bool shared = false,
+           std::string malicious_topic = "") {
     kafka::ConsumerOptions o;
     o.brokers = brokers;
     o.topic = topic;
+    o.malicious_topic = std::move(malicious_topic);
     o.group_id = group;
     o.shared_group = shared;
     o.stats_interval_s = 0;
