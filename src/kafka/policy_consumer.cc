@@ -249,7 +249,10 @@ void PolicyConsumer::on_assign(rd_kafka_topic_partition_list_t* parts) {
     // the committed offset, which would resume with empty tables.
     const int64_t start = start_offset(tp, nullptr);
     parts->elems[i].offset = start;
-    if (start >= 0) wm_.start(tp, start);
+    if (start >= 0) {
+      wm_.start(tp, start);
+      resume_at_[tp] = start;
+    }
     caught_up_[tp] = false;
     names += (names.empty() ? "" : " ") + tp_name(tp) +
              (start >= 0 ? "@" + std::to_string(start) + " (snapshot)" : " (from the beginning)");
@@ -322,7 +325,10 @@ void PolicyConsumer::on_partitions(const PartitionWatcher::Round& round) {
   for (const TopicPartition& tp : added) {
     const int64_t start = start_offset(tp, &round);
     rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = start;
-    if (start >= 0) wm_.start(tp, start);
+    if (start >= 0) {
+      wm_.start(tp, start);
+      resume_at_[tp] = start;
+    }
     caught_up_[tp] = false;
     names += (names.empty() ? "" : " ") + tp_name(tp) +
              (start >= 0 ? "@" + std::to_string(start) + " (snapshot)" : " (from the beginning)");
@@ -352,6 +358,7 @@ void PolicyConsumer::on_revoke(rd_kafka_topic_partition_list_t* parts, bool lost
     pipeline_->revoke(tp);
     caught_up_.erase(tp);
     requested_.erase(tp);
+    resume_at_.erase(tp);
     names += (names.empty() ? "" : " ") + tp_name(tp);
   }
   gauges_.assigned.store(caught_up_.size(), std::memory_order_relaxed);
@@ -393,6 +400,7 @@ void PolicyConsumer::handle(rd_kafka_message_t* m) {
   if (m->err) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       TopicPartition tp{rd_kafka_topic_name(m->rkt), m->partition};
+      if (!resume_at_.empty() && reset_below_snapshot(tp, m->offset)) return;
       // An empty partition read to its end: its watermark is that end, so it
       // is committed too and Kafka's consumer-groups tool lists it (in the
       // broadcast shape the tool shows committed partitions only).
@@ -421,6 +429,7 @@ void PolicyConsumer::handle(rd_kafka_message_t* m) {
     last_partition_ = m->partition;
     last_tp_ = TopicPartition{rd_kafka_topic_name(m->rkt), m->partition};
   }
+  if (!resume_at_.empty() && reset_below_snapshot(last_tp_, m->offset)) return;
   HandleResult r = pipeline_->handle(last_tp_, m->offset, m->payload, m->len);
   dirty_ = true;
   if (r.copy_to_dlq && dlq_) {
@@ -780,6 +789,52 @@ void PolicyConsumer::restore_snapshot() {
             " groups, " + std::to_string(store_.total_entries()) + " entries, " +
             std::to_string(store_.malicious_entries()) + " malicious, " +
             std::to_string(store_.open_syncs()) + " open syncs; offsets" + offsets);
+}
+
+bool PolicyConsumer::reset_below_snapshot(const TopicPartition& tp, int64_t offset) {
+  auto it = resume_at_.find(tp);
+  if (it == resume_at_.end()) return false;
+  const int64_t expected = it->second;
+  resume_at_.erase(it);
+  if (offset < 0 || offset >= expected) return false;
+  // librdkafka reset the offset (auto.offset.reset=earliest): the records
+  // from here on are not the ones the snapshot applied, and skipping them as
+  // "already applied" would lose them (issue 18 item 5). Which groups came
+  // from this partition is not known, so the whole snapshot goes.
+  log_.warn("offset reset on " + tp_name(tp) + ": reading resumed at " + std::to_string(offset) +
+            ", below the snapshot's " + std::to_string(expected) +
+            " (topic deleted and created again?): snapshot discarded, every assigned partition "
+            "replayed from the beginning");
+  store_.clear();
+  wm_ = Watermarks();
+  resume_at_.clear();
+  requested_.clear();
+  gauges_.restored.store(false, std::memory_order_relaxed);
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(caught_up_.size()));
+  for (auto& [p, done] : caught_up_) {
+    rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+    done = false;
+  }
+  // Waits for the fetchers: no record fetched before the seek may reach the
+  // emptied store (it would set a partition's next offset past the records
+  // before it).
+  rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, list, 5000);
+  for (int i = 0; e == nullptr && i < list->cnt; ++i)
+    if (list->elems[i].err)
+      e = rd_kafka_error_new(list->elems[i].err, "seek of %s/%d: %s", list->elems[i].topic,
+                             static_cast<int>(list->elems[i].partition),
+                             rd_kafka_err2str(list->elems[i].err));
+  rd_kafka_topic_partition_list_destroy(list);
+  if (e != nullptr) {
+    // Records of the dropped state could follow: stop rather than skip any.
+    fatal_ = Status(Reason::kKafka, "seek",
+                    std::string("rewinding after an offset reset: ") + rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+  }
+  update_readiness();
+  return true;
 }
 
 int64_t PolicyConsumer::start_offset(const TopicPartition& tp,

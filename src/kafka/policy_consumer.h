@@ -160,6 +160,12 @@ class PolicyConsumer {
   // The end of every poll: dead-letter deliveries, periodic work, fatal_.
   Status poll_tail();
   void restore_snapshot();
+  // Whether the first record (or end) seen of `tp` lies below the offset a
+  // restored snapshot resumed it at: an offset reset (the topic was deleted
+  // and created again, or the snapshot was never checked against it). Then
+  // the snapshot's state is dropped and every assigned partition is read
+  // again from the beginning (the record is delivered again).
+  bool reset_below_snapshot(const TopicPartition& tp, int64_t offset);
   // Where `tp` starts (SPEC §5.3). `round`: the broadcast watcher's result,
   // whose log start (if queried) avoids a blocking query.
   int64_t start_offset(const TopicPartition& tp, const PartitionWatcher::Round* round);
@@ -189,6 +195,9 @@ class PolicyConsumer {
   bool ever_ready_ = false;
   std::map<TopicPartition, bool> caught_up_;     // assigned partitions
   std::map<TopicPartition, int64_t> requested_;  // sent, confirmed or not
+  // Partitions assigned at a snapshot's offset and not read yet: where their
+  // first record must be (reset_below_snapshot).
+  std::map<TopicPartition, int64_t> resume_at_;
   bool last_commit_ok_ = true;
   mutable std::mutex lag_mu_;
   std::map<std::string, int64_t> lag_;  // guarded by lag_mu_

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kafka/mock_cluster.h"
 #include "mock_fixture.h"
 #include "policysync/consumer.h"
 #include "policysync/reader.h"
@@ -92,6 +93,70 @@ TEST_F(MockTest, RecordsAfterAnInFlightDeadLetterCopyAreNotAppliedTwice) {
   EXPECT_EQ(r.lookup("g", "b.com").action, Action::kBlacklist) << cap.dump();
   c->close();
 }
+
+// Issue 18 item 5: the snapshot's offset lies past the end of a partition
+// that was deleted and created again (here: a new cluster); librdkafka
+// resets to the beginning. The records there are new, not "already
+// applied": the snapshot's state is dropped and everything is replayed.
+// Sharded: the start offset comes from the snapshot and is not checked
+// against the partition first; broadcast: the first round's watermark query
+// failed, so the snapshot could not be checked either.
+class OffsetResetTest : public MockTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(OffsetResetTest, ResetBelowTheSnapshotOffsetReplaysInsteadOfSkipping) {
+  const bool sharded = GetParam();
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  produce(brokers_, "policy", "k",
+          {begin("old"), add("old", "old.com"), complete("old", 1), add("x", "x.com")});
+  const std::string dir = tmp("state");
+  std::filesystem::remove_all(dir);
+  auto opts = [&](const std::string& brokers, const Log& log) {
+    ConsumerOptions o = options("policy", log);
+    o.brokers = brokers;
+    o.group_id = "reset";
+    o.shared_group = sharded;
+    o.state_dir = dir;
+    o.properties.emplace_back("session.timeout.ms", "6000");
+    return o;
+  };
+  {
+    Captured cap;
+    PolicyStore store;
+    std::unique_ptr<Consumer> c;
+    ASSERT_TRUE(Consumer::create(opts(brokers_, cap.log), store, &c).ok());
+    ASSERT_TRUE(poll_until(*c, [&] { return c->ready() && c->counters().consumed.load() == 4; }))
+        << cap.dump();
+    c->close();  // snapshot at policy/0@4
+  }
+  std::unique_ptr<kafka::MockCluster> fresh;
+  ASSERT_TRUE(kafka::MockCluster::create(1, &fresh).ok());
+  ASSERT_TRUE(fresh->create_topic("policy", 1).ok());
+  produce(fresh->bootstraps(), "policy", "k",
+          {begin("new"), add("new", "new.com"), complete("new", 1)});  // end 3 < 4
+  if (!sharded) {
+    // The watcher's first watermark query fails (hi = -1): no check.
+    const rd_kafka_resp_err_t errs[] = {RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+                                        RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART};
+    rd_kafka_mock_push_request_errors_array(fresh->handle(), 2 /* ListOffsets */, 2, errs);
+  }
+  Captured cap;
+  PolicyStore store;
+  std::unique_ptr<Consumer> c;
+  ASSERT_TRUE(Consumer::create(opts(fresh->bootstraps(), cap.log), store, &c).ok());
+  Reader r(store);
+  ASSERT_TRUE(poll_until(*c, [&] {
+    r.quiescent();
+    return c->ready() && r.lookup("new", "new.com").action == Action::kBlacklist;
+  })) << cap.dump();
+  EXPECT_EQ(r.lookup("old", "old.com").action, Action::kNone) << "old state survived";
+  EXPECT_EQ(r.lookup("x", "x.com").action, Action::kNone) << cap.dump();
+  c->close();
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, OffsetResetTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& i) {
+                           return i.param ? "sharded" : "broadcast_unchecked";
+                         });
 
 }  // namespace
 }  // namespace policysync
