@@ -3,7 +3,9 @@
 // entries, of a resync of N over N with a snapshot taken in its middle as
 // PolicyConsumer takes it (the control thread copies the watermarks and
 // starts the encode on a thread of its own; records wait until it is
-// written), and of N immediate ADD_DOMAINs into a published table. A step is
+// written), of N immediate ADD_DOMAINs into a published table, and the one
+// step that drops an open sync of N entries (BEGIN_SYNC over it, a count
+// mismatch, a revocation, REMOVE_GROUP). A step is
 // what Consumer::poll() cannot split, so its maximum is the longest a data
 // plane's main loop can be held by policysync.
 #include <benchmark/benchmark.h>
@@ -11,7 +13,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <future>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -102,9 +107,27 @@ void run_immediate(PolicyStore& store, MessageParser& parser, size_t n, Steps* s
   }
 }
 
+// The steps that drop an open sync of n entries without applying it (issue
+// 18 item 6): each is timed alone, after the sync was built (not timed).
+double drop_step_us(PolicyStore& store, MessageParser& parser, size_t n,
+                    const std::function<void()>& drop) {
+  Message m;
+  std::string p = R"({"type":"BEGIN_SYNC","group_id":"d"})";
+  if (parser.parse(p.data(), p.size(), &m).ok()) (void)store.apply(m);
+  for (size_t i = 0; i < n; ++i) {
+    add_payload(i, &p);
+    p.replace(p.find(R"("group_id":"g")"), 14, R"("group_id":"d")");
+    if (parser.parse(p.data(), p.size(), &m).ok()) (void)store.apply(m);
+  }
+  const auto t0 = Clock::now();
+  drop();
+  return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+}
+
 void BM_ControlSteps(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
   Steps first, resync, immediate;
+  std::map<std::string, double> drops;
   double start_us = 0, encode_ms = 0;
   // Earlier benchmarks' tables are still being freed on the call_rcu thread
   // (hundreds of MB of munmap, which slows this thread's page faults): wait.
@@ -115,7 +138,20 @@ void BM_ControlSteps(benchmark::State& state) {
     run_sync(store, parser, n, &first);
     run_sync(store, parser, n, &resync, n / 2, &start_us, &encode_ms);
     run_immediate(store, parser, n, &immediate);
+    auto apply = [&](const char* json) {
+      Message m;
+      if (parser.parse(json, std::strlen(json), &m).ok()) (void)store.apply(m);
+    };
+    drops["drop_by_begin_sync_us"] =
+        drop_step_us(store, parser, n, [&] { apply(R"({"type":"BEGIN_SYNC","group_id":"d"})"); });
+    drops["drop_by_count_mismatch_us"] = drop_step_us(
+        store, parser, n, [&] { apply(R"({"type":"SYNC_COMPLETE","group_id":"d","count":1})"); });
+    drops["drop_by_revocation_us"] =
+        drop_step_us(store, parser, n, [&] { (void)store.discard_sync("d"); });
+    drops["drop_by_remove_group_us"] =
+        drop_step_us(store, parser, n, [&] { apply(R"({"type":"REMOVE_GROUP","group_id":"d"})"); });
   }
+  for (const auto& [name, us] : drops) state.counters[name] = us;
   first.report(state, "first_sync_");
   resync.report(state, "resync_");
   immediate.report(state, "immediate_");

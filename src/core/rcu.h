@@ -50,6 +50,14 @@ void retire(T* p) {
   defer([](void* q) { delete static_cast<T*>(q); }, p);
 }
 
+// Deleter of a unique_ptr to an object nobody reads any more whose free must
+// not run on the writer (a large table): retire() moves it to the call_rcu
+// thread.
+template <typename T>
+struct RetireDelete {
+  void operator()(T* p) const { retire(p); }
+};
+
 // Blocks until every reader has passed a quiescent state. ~20 µs when readers
 // are busy; use only where the writer must know all readers moved on.
 void synchronize();

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/domain_hash.h"
+#include "core/rcu.h"
 #include "core/rcu_table.h"
 #include "core/rule_value.h"
 #include "core/shadow_growth.h"
@@ -46,7 +47,12 @@ struct Policy {
   }
 };
 
-// An open sync: writer-only, invisible to readers.
+// Tests only: called as a Pending is destroyed (nullptr: nothing).
+inline void (*g_pending_freed_for_test)() = nullptr;
+
+// An open sync: writer-only, invisible to readers. Its table can hold
+// millions of entries: once taken from its group it is freed through
+// rcu::retire (PendingPtr), never on the writer (SPEC §5.1).
 struct Pending {
   // Sized for `expected` entries (the group's current size: a new sync of a
   // group is usually about as large as the last), so a steady-state sync of
@@ -62,7 +68,11 @@ struct Pending {
   // messages are dropped, never applied piece by piece) and not counted in
   // StoreState::open_syncs, since it buffers nothing.
   bool over_limit = false;
+  ~Pending() {
+    if (g_pending_freed_for_test) g_pending_freed_for_test();
+  }
 };
+using PendingPtr = std::unique_ptr<Pending, rcu::RetireDelete<Pending>>;
 
 struct Group {
   std::string id;
