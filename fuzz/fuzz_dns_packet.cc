@@ -2,7 +2,8 @@
 // Any frame is classified without reading past it; a query's QNAME lies
 // inside the frame and is a well-formed wire name of exactly the length
 // reported; the burst filter forwards exactly what its rule says (non-DNS,
-// and queries no blacklist or feed entry covers) and counts every packet.
+// and queries no blacklist or feed entry covers; failing open, also every
+// packet to port 53 that is not a usable query) and counts every packet.
 #include <cstdint>
 #include <string>
 
@@ -48,6 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static World world;
   static policysync::Reader reader(world.store);
   static dns::BurstFilter filter(world.map, reader, world.counters);
+  static dns::FilterCounters open_counters;
+  static dns::BurstFilter fail_open(world.map, reader, open_counters, /*fail_open=*/true);
 
   const dns::Packet p = dns::parse(data, size);
   if (static_cast<int>(p.kind) >= static_cast<int>(dns::Kind::kCount)) __builtin_trap();
@@ -71,6 +74,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (forward[0] != want) __builtin_trap();
   if (p.kind != dns::Kind::kQuery && v[0].source != policysync::MatchSource::kNone)
     __builtin_trap();
+  bool open_forward[1];
+  fail_open.classify(frames, lens, 1, open_forward);
+  reader.quiescent();
+  if (open_forward[0] != (p.kind != dns::Kind::kQuery || !blocked)) __builtin_trap();
   if (world.counters.packets.load() != packets + 1 ||
       world.counters.packets.load() !=
           world.counters.forwarded.load() + world.counters.dropped.load())

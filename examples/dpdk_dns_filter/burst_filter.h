@@ -6,7 +6,9 @@
 //   any other verdict (whitelist, allow,
 //     none, a name no rule can match)    forward
 //   not DNS (dns_packet.h's rule)        forward
-//   a malformed query to port 53         drop
+//   a malformed query to port 53, or     drop (fail-closed; forward with
+//     a packet whose port cannot be        fail_open, --on-unparsed=forward)
+//     found
 // and count each packet by parse result, verdict and drop reason.
 //
 // Example (one worker lcore, its Reader created on that lcore):
@@ -57,8 +59,12 @@ class BurstFilter {
  public:
   static constexpr size_t kMaxBurst = 64;
 
-  BurstFilter(const GroupMap& map, const policysync::Reader& reader, FilterCounters& counters)
-      : map_(map), reader_(reader), c_(counters) {}
+  // fail_open: packets to port 53 that are not usable queries (and those
+  // whose port cannot be found) are forwarded instead of dropped; they are
+  // counted by reason either way.
+  BurstFilter(const GroupMap& map, const policysync::Reader& reader, FilterCounters& counters,
+              bool fail_open = false)
+      : map_(map), reader_(reader), c_(counters), fail_open_(fail_open) {}
 
   // Reader side, wait-free; the Reader's own (registered) thread only.
   // Classifies frames[0..n) (n <= kMaxBurst): forward[i] says what to do
@@ -75,7 +81,7 @@ class BurstFilter {
     for (size_t i = 0; i < n; ++i) {
       pk[i] = parse(frames[i], lens[i]);
       FilterCounters::bump(c_.kinds[static_cast<size_t>(pk[i].kind)]);
-      forward[i] = pk[i].kind == Kind::kNotDns;
+      forward[i] = pk[i].kind == Kind::kNotDns || (fail_open_ && pk[i].kind != Kind::kQuery);
       if (verdicts) verdicts[i] = policysync::Verdict();
       if (pk[i].kind != Kind::kQuery) continue;
       group[i] = map_.match(pk[i].ipv6, pk[i].src);
@@ -118,6 +124,7 @@ class BurstFilter {
   const GroupMap& map_;
   const policysync::Reader& reader_;
   FilterCounters& c_;
+  bool fail_open_;
 };
 
 }  // namespace dns

@@ -10,6 +10,7 @@
 #include <pcap/pcap.h>
 
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -73,7 +74,9 @@ inline const std::vector<const char*> kNames = {
     "pixel.tracker.test", "live.video.test",  "games.test",       "news.example.net"};
 
 // Every query's frame, in the order written: each name from enterprise_a,
-// enterprise_b and an unmapped (guest) source, over IPv4 and IPv6.
+// enterprise_b and an unmapped (guest) source, over IPv4 and IPv6, and once
+// more over another way in (DNS over TCP, QinQ tags, IPv6 extension
+// headers): a client cannot escape its policy by choosing the transport.
 struct Query {
   std::vector<uint8_t> frame;
   std::string name;
@@ -85,8 +88,16 @@ inline std::vector<Query> queries() {
     uint8_t net;
     const char* group;
   } sources[] = {{1, "enterprise_a"}, {2, "enterprise_b"}, {9, "guest"}};
+  const FrameSpec other_ways[] = {
+      {.ip_proto = 6},                                                   // TCP
+      {.ipv6 = true, .ip_proto = 6},                                     // TCP over IPv6
+      {.outer_tags = 1},                                                 // QinQ
+      {.ipv6 = true, .outer_tags = 2, .ext_headers = 2, .ip_proto = 6},  // all of them
+      {.ipv6 = true, .ext_headers = 3},                                  // extension headers
+  };
+  size_t way = 0;
   for (const char* name : kNames)
-    for (const auto& src : sources)
+    for (const auto& src : sources) {
       for (bool v6 : {false, true}) {
         FrameSpec s;
         s.ipv6 = v6;
@@ -94,6 +105,11 @@ inline std::vector<Query> queries() {
         s.src_last = static_cast<uint8_t>(out.size());
         out.push_back({dns_frame(s, question(name)), name, src.group});
       }
+      FrameSpec s = other_ways[way++ % std::size(other_ways)];
+      s.src_net = src.net;
+      s.src_last = static_cast<uint8_t>(out.size());
+      out.push_back({dns_frame(s, question(name)), name, src.group});
+    }
   return out;
 }
 
@@ -113,8 +129,11 @@ inline bool blocked(const Query& q, int generation) {
   return false;
 }
 
-// Packets that are not usable queries: counted by reason (dns_packet.h).
-inline constexpr int kHostileDropped = 3;
+// Packets that are not usable queries: counted by reason (dns_packet.h). The
+// first kHostileForwarded are not DNS queries at all (forwarded), the other
+// kHostileDropped are to port 53 and unusable (dropped).
+inline constexpr int kHostileForwarded = 3;
+inline constexpr int kHostileDropped = 5;
 inline std::vector<std::vector<uint8_t>> hostile() {
   FrameSpec response;
   response.flags_hi = 0x81;  // QR=1: forwarded, not ours
@@ -127,10 +146,27 @@ inline std::vector<std::vector<uint8_t>> hostile() {
   cut.resize(14 + 20 + 8 + 6);  // DNS header cut in half, IP and UDP lengths to match
   put16(cut, 14 + 2, 20 + 8 + 6);
   put16(cut, 14 + 20 + 4, 8 + 6);
-  // Forwarded: the response and the NTP packet. Dropped: the other three.
+  // A TCP SYN to port 53: no payload, no query (the handshake passes).
+  std::vector<uint8_t> syn = dns_frame({.ip_proto = 6}, question("www.example.com"));
+  syn.resize(14 + 20 + 20);
+  put16(syn, 14 + 2, 20 + 20);
+  syn[14 + 20 + 13] = 0x02;  // SYN
+  // DNS over TCP whose length says more than the segment holds: the rest of
+  // the query would follow in a second segment.
+  FrameSpec split;
+  split.ip_proto = 6;
+  split.tcp_length_delta = 9;
+  FrameSpec deep;  // nine extension headers: past what the parser follows
+  deep.ipv6 = true;
+  deep.ext_headers = 9;
   return {dns_frame(response, question("www.example.com")),
           dns_frame(not_dns, question("www.example.com")),
-          dns_frame(two_questions, question("www.example.com")), dns_frame({}, pointer), cut};
+          syn,
+          dns_frame(two_questions, question("www.example.com")),
+          dns_frame({}, pointer),
+          cut,
+          dns_frame(split, question("phish.bad")),
+          dns_frame(deep, question("phish.bad"))};
 }
 
 // Writes queries() then hostile() as one pcap.

@@ -8,8 +8,13 @@
 //
 //   dns_filter [EAL options] -- --brokers B --topic T --groups FILE
 //              [--malicious-topic T] [--state-dir DIR] [-X key=value]...
-//              [--before-ready=hold|forward]
+//              [--before-ready=hold|forward] [--on-unparsed=drop|forward]
 //   dns_filter --demo [--dir DIR]
+//
+// A packet to port 53 that is not a usable query (truncated, malformed, a
+// DNS-over-TCP query split across segments, a header chain too deep to find
+// its port) is dropped and counted by reason (fail-closed);
+// --on-unparsed=forward forwards it instead (fail-open), still counted.
 //
 // --demo chooses its own EAL options (--no-huge --no-pci -m 1024 --no-shconf,
 // two lcores, two net_pcap ports reading DIR/queries.pcap), starts the
@@ -49,6 +54,7 @@ struct AppOptions {
   std::string dir;  // --demo: where the pcaps go
   std::string groups_file;
   bool forward_before_ready = false;  // --before-ready=forward
+  bool forward_unparsed = false;      // --on-unparsed=forward
   policysync::ConsumerOptions consumer;
 };
 
@@ -56,7 +62,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: dns_filter [EAL options] -- --brokers B --topic T --groups FILE\n"
                "                  [--malicious-topic T] [--state-dir DIR] [-X key=value]...\n"
-               "                  [--before-ready=hold|forward]\n"
+               "                  [--before-ready=hold|forward] [--on-unparsed=drop|forward]\n"
                "       dns_filter --demo [--dir DIR]\n");
   return 2;
 }
@@ -79,6 +85,8 @@ bool parse_app_args(int argc, char** argv, AppOptions* o) {
       o->consumer.state_dir = argv[++i];
     } else if (a == "--before-ready=forward" || a == "--before-ready=hold") {
       o->forward_before_ready = a == "--before-ready=forward";
+    } else if (a == "--on-unparsed=forward" || a == "--on-unparsed=drop") {
+      o->forward_unparsed = a == "--on-unparsed=forward";
     } else if (a == "--groups" && has_value) {
       o->groups_file = argv[++i];
     } else if (a == "-X" && has_value) {
@@ -213,7 +221,7 @@ int main(int argc, char** argv) {
     }
     if (!started) std::fprintf(stderr, "dns_filter: %s\n", error.c_str());
     policysync::PolicyStore store;  // the application owns the tables
-    g_shared = {&store, &map};
+    g_shared = {&store, &map, app.forward_unparsed};
     if (started) rc = app.demo ? demo::run(app.dir, store, workers) : serve(app, store, workers);
     for (uint16_t p : ports) {
       (void)rte_eth_dev_stop(p);  // net_pcap closes its TX file here

@@ -1,6 +1,8 @@
 // Ethernet frames carrying DNS queries, built byte by byte: the demo's
 // traffic and the tests' (no DPDK). Sources are 10.<src_net>.0.<src_last> or
-// 2001:db8:<src_net>::<src_last>; the destination is a resolver on port 53.
+// 2001:db8:<src_net>::<src_last>; the destination is a resolver on port 53,
+// over UDP or TCP (one segment: the 2-byte length, then the message), behind
+// any stack of VLAN tags and IPv6 extension headers.
 //
 // Example:
 //   std::vector<uint8_t> f = dns::dns_frame({.ipv6 = true}, dns::question("www.github.com"));
@@ -15,8 +17,11 @@ namespace dns {
 
 struct FrameSpec {
   bool ipv6 = false;
-  bool vlan = false;
-  uint8_t ip_proto = 17;  // UDP
+  bool vlan = false;         // one 802.1Q tag
+  int outer_tags = 0;        // 802.1ad (QinQ) service tags before it
+  int ext_headers = 0;       // IPv6: destination-options headers (8 bytes each)
+  uint8_t ip_proto = 17;     // UDP; 6: TCP
+  int tcp_length_delta = 0;  // TCP: added to the 2-byte length (a split message)
   uint16_t dport = 53;
   uint8_t flags_hi = 0x01;  // QR=0, OPCODE=0, RD=1
   uint16_t qdcount = 1;
@@ -38,19 +43,25 @@ inline std::vector<uint8_t> dns_frame(const FrameSpec& s, const std::vector<uint
     f.push_back(static_cast<uint8_t>(x >> 8));
     f.push_back(static_cast<uint8_t>(x));
   };
-  if (s.vlan) {
+  for (int i = 0; i < s.outer_tags; ++i) {
+    push16(0x88a8);
+    push16(static_cast<uint16_t>(100 + i));
+  }
+  if (s.vlan || s.outer_tags > 0) {
     push16(0x8100);
     push16(42);
   }
   push16(s.ipv6 ? 0x86dd : 0x0800);
   const size_t ip = f.size();
   const size_t dns_len = 12 + question.size();
-  const size_t udp_len = 8 + dns_len;
+  const bool tcp = s.ip_proto == 6;
+  const size_t l4_len = tcp ? 20 + 2 + dns_len : 8 + dns_len;
+  const size_t ext_len = s.ipv6 ? 8 * static_cast<size_t>(s.ext_headers) : 0;
   if (s.ipv6) {
     f.resize(ip + 40, 0);
     f[ip] = 0x60;
-    put16(f, ip + 4, static_cast<uint16_t>(udp_len));
-    f[ip + 6] = s.ip_proto;
+    put16(f, ip + 4, static_cast<uint16_t>(ext_len + l4_len));
+    f[ip + 6] = s.ext_headers > 0 ? 60 : s.ip_proto;
     f[ip + 7] = 64;
     f[ip + 8] = 0x20;  // 2001:db8:src_net::src_last
     f[ip + 9] = 0x01;
@@ -59,10 +70,17 @@ inline std::vector<uint8_t> dns_frame(const FrameSpec& s, const std::vector<uint
     f[ip + 13] = s.src_net;
     f[ip + 23] = s.src_last;
     f[ip + 39] = 1;
+    for (int i = 0; i < s.ext_headers; ++i) {  // destination options, PadN
+      const size_t h = f.size();
+      f.resize(h + 8, 0);
+      f[h] = i + 1 < s.ext_headers ? 60 : s.ip_proto;
+      f[h + 2] = 1;  // PadN, 4 bytes of padding
+      f[h + 3] = 4;
+    }
   } else {
     f.resize(ip + 20, 0);
     f[ip] = 0x45;
-    put16(f, ip + 2, static_cast<uint16_t>(20 + udp_len));
+    put16(f, ip + 2, static_cast<uint16_t>(20 + l4_len));
     put16(f, ip + 6, s.frag);
     f[ip + 8] = 64;
     f[ip + 9] = s.ip_proto;
@@ -72,11 +90,22 @@ inline std::vector<uint8_t> dns_frame(const FrameSpec& s, const std::vector<uint
     f[ip + 16] = 10;
     f[ip + 19] = 53;
   }
-  const size_t udp = f.size();
-  f.resize(udp + 8, 0);
-  put16(f, udp, 40000);
-  put16(f, udp + 2, s.dport);
-  put16(f, udp + 4, static_cast<uint16_t>(udp_len));
+  const size_t l4 = f.size();
+  if (tcp) {
+    f.resize(l4 + 22, 0);
+    put16(f, l4, 40000);
+    put16(f, l4 + 2, s.dport);
+    f[l4 + 7] = 1;      // sequence number
+    f[l4 + 12] = 0x50;  // data offset: 5 words
+    f[l4 + 13] = 0x18;  // PSH, ACK
+    put16(f, l4 + 14, 65535);
+    put16(f, l4 + 20, static_cast<uint16_t>(static_cast<int>(dns_len) + s.tcp_length_delta));
+  } else {
+    f.resize(l4 + 8, 0);
+    put16(f, l4, 40000);
+    put16(f, l4 + 2, s.dport);
+    put16(f, l4 + 4, static_cast<uint16_t>(l4_len));
+  }
   const size_t dns = f.size();
   f.resize(dns + 12, 0);
   put16(f, dns, 0x1234);

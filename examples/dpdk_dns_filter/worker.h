@@ -47,6 +47,7 @@ struct Worker {
 struct Shared {
   const policysync::PolicyStore* store = nullptr;
   const dns::GroupMap* map = nullptr;
+  bool fail_open = false;  // --on-unparsed=forward (burst_filter.h)
 };
 inline Shared g_shared;
 
@@ -82,7 +83,7 @@ inline uint16_t send_or_free(uint16_t port, rte_mbuf* const* m, const bool* forw
 inline int worker_main(void* arg) {
   Worker& w = *static_cast<Worker*>(arg);
   policysync::Reader reader(*g_shared.store);  // registered on this lcore
-  dns::BurstFilter filter(*g_shared.map, reader, w.counters);
+  dns::BurstFilter filter(*g_shared.map, reader, w.counters, g_shared.fail_open);
   rte_mbuf* rx[kBurst];
   const uint8_t* frames[kBurst];
   uint32_t lens[kBurst];

@@ -128,14 +128,51 @@ TEST_F(BurstFilterTest, SourcePrefixChoosesTheGroupAndTheFeedCoversAll) {
 
 TEST_F(BurstFilterTest, HostilePacketsAreCountedByReasonNeverClassified) {
   const auto hostile = dns::demo::hostile();
-  EXPECT_EQ(classify(hostile), (std::vector<bool>{true, true, false, false, false}));
-  EXPECT_EQ(counters_.kind(dns::Kind::kNotDns), 2u);
+  EXPECT_EQ(classify(hostile),
+            (std::vector<bool>{true, true, true, false, false, false, false, false}));
+  EXPECT_EQ(counters_.kind(dns::Kind::kNotDns), 3u);
   EXPECT_EQ(counters_.kind(dns::Kind::kQdCount), 1u);
   EXPECT_EQ(counters_.kind(dns::Kind::kBadName), 1u);
   EXPECT_EQ(counters_.kind(dns::Kind::kTruncatedHeader), 1u);
+  EXPECT_EQ(counters_.kind(dns::Kind::kTcpSplit), 1u);
+  EXPECT_EQ(counters_.kind(dns::Kind::kTooDeep), 1u);
   EXPECT_EQ(counters_.dropped.load(), static_cast<uint64_t>(dns::demo::kHostileDropped));
   for (size_t a = 0; a < dns::FilterCounters::kActions; ++a)
     EXPECT_EQ(counters_.verdicts[a].load(), 0u) << "no lookup for a non-query";
+}
+
+// Issue 18 item 7: a blocked name is dropped whichever way it comes in, and
+// what cannot be parsed is dropped unless the filter fails open.
+TEST_F(BurstFilterTest, EveryWayInIsJudgedAndOnlyFailOpenForwardsTheUnparsed) {
+  writer_.begin("enterprise_a");
+  writer_.block("enterprise_a", "tracker.test");
+  writer_.complete("enterprise_a");
+  std::vector<std::vector<uint8_t>> frames;
+  for (dns::FrameSpec s :
+       {dns::FrameSpec{.ip_proto = 6}, dns::FrameSpec{.ipv6 = true, .ip_proto = 6},
+        dns::FrameSpec{.outer_tags = 2}, dns::FrameSpec{.ipv6 = true, .ext_headers = 5},
+        dns::FrameSpec{.ipv6 = true, .outer_tags = 1, .ext_headers = 2, .ip_proto = 6}}) {
+    s.src_net = 1;  // enterprise_a
+    frames.push_back(dns::dns_frame(s, dns::question("ads.tracker.test")));
+  }
+  EXPECT_EQ(classify(frames), std::vector<bool>(frames.size(), false));
+  EXPECT_EQ(counters_.verdict(Action::kBlacklist), frames.size());
+
+  dns::FilterCounters open_counters;
+  dns::BurstFilter fail_open(map(), reader_, open_counters, /*fail_open=*/true);
+  const auto hostile = dns::demo::hostile();
+  std::vector<const uint8_t*> data;
+  std::vector<uint32_t> lens;
+  for (const auto& f : hostile) {
+    data.push_back(f.data());
+    lens.push_back(static_cast<uint32_t>(f.size()));
+  }
+  bool forward[dns::BurstFilter::kMaxBurst];
+  fail_open.classify(data.data(), lens.data(), hostile.size(), forward);
+  EXPECT_EQ(std::vector<bool>(forward, forward + hostile.size()),
+            std::vector<bool>(hostile.size(), true));
+  EXPECT_EQ(open_counters.kind(dns::Kind::kTcpSplit), 1u) << "counted all the same";
+  EXPECT_EQ(open_counters.kind(dns::Kind::kTooDeep), 1u);
 }
 
 TEST_F(BurstFilterTest, NamesNoRuleCanMatchAreForwardedAndCounted) {

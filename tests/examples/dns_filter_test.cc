@@ -50,8 +50,7 @@ Frames expected(int gen) {
   for (const auto& q : dns::demo::queries())
     if (!dns::demo::blocked(q, gen)) out.push_back(q.frame);
   const Frames hostile = dns::demo::hostile();
-  out.push_back(hostile[0]);  // the DNS response
-  out.push_back(hostile[1]);  // not DNS
+  for (int i = 0; i < dns::demo::kHostileForwarded; ++i) out.push_back(hostile[i]);  // not DNS
   return out;
 }
 
@@ -84,10 +83,11 @@ TEST(DnsFilterDemoTest, SyncBoundaryExactOutputAndHostileCounts) {
   EXPECT_LT(after.size(), before.size()) << "the second sync blocks more names";
 
   // Each pass's counters line: every packet once, each hostile one by reason.
-  const std::string per_pass = std::to_string(dns::demo::queries().size() + 5);
+  const std::string per_pass =
+      std::to_string(dns::demo::queries().size() + dns::demo::hostile().size());
   const std::string hostile =
-      "not_dns=2 truncated_l2l3=0 truncated_udp=0 truncated_header=1 not_query=0 qdcount=1 "
-      "bad_name=1 truncated_question=0";
+      "not_dns=3 truncated_l2l3=0 truncated_l4=0 truncated_header=1 not_query=0 qdcount=1 "
+      "bad_name=1 truncated_question=0 too_deep=1 tcp_split=1";
   for (const char* pass : {"before SYNC_COMPLETE: ", "after SYNC_COMPLETE: "}) {
     const size_t at = r.output.find(pass + ("packets=" + per_pass));
     ASSERT_NE(at, std::string::npos) << pass << "\n" << r.output;

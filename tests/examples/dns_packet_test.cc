@@ -68,8 +68,55 @@ INSTANTIATE_TEST_SUITE_P(
         FrameCase{"vlan", [] { return frame({.vlan = true}); }, dns::Kind::kQuery},
         FrameCase{"vlan_ipv6", [] { return frame({.ipv6 = true, .vlan = true}); },
                   dns::Kind::kQuery},
+        // other ways in (issue 18 item 7): parsed, so judged
+        FrameCase{"tcp", [] { return frame({.ip_proto = 6}); }, dns::Kind::kQuery},
+        FrameCase{"tcp_ipv6", [] { return frame({.ipv6 = true, .ip_proto = 6}); },
+                  dns::Kind::kQuery},
+        FrameCase{"qinq", [] { return frame({.outer_tags = 1}); }, dns::Kind::kQuery},
+        FrameCase{"qinq_stacked", [] { return frame({.outer_tags = 7}); }, dns::Kind::kQuery},
+        FrameCase{"ipv6_extension_headers", [] { return frame({.ipv6 = true, .ext_headers = 8}); },
+                  dns::Kind::kQuery},
+        FrameCase{
+            "tcp_behind_everything",
+            [] { return frame({.ipv6 = true, .outer_tags = 3, .ext_headers = 4, .ip_proto = 6}); },
+            dns::Kind::kQuery},
+        FrameCase{"ipv6_hop_by_hop_and_ah",
+                  [] {
+                    // hop-by-hop (8 bytes) -> AH (12 bytes: length 1) -> UDP
+                    auto f = frame({.ipv6 = true});
+                    const size_t ip = 14, l4 = ip + 40;
+                    std::vector<uint8_t> ext = {51, 0, 1, 4, 0, 0, 0, 0,  // hop-by-hop, PadN
+                                                17, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};  // AH
+                    f.insert(f.begin() + static_cast<long>(l4), ext.begin(), ext.end());
+                    f[ip + 6] = 0;
+                    dns::put16(f, ip + 4, static_cast<uint16_t>(f.size() - l4));
+                    return f;
+                  },
+                  dns::Kind::kQuery},
         // not the filter's business: forwarded
-        FrameCase{"tcp", [] { return frame({.ip_proto = 6}); }, dns::Kind::kNotDns},
+        FrameCase{"tcp_port_80", [] { return frame({.ip_proto = 6, .dport = 80}); },
+                  dns::Kind::kNotDns},
+        FrameCase{"tcp_syn",
+                  [] {
+                    auto f = frame({.ip_proto = 6});
+                    f.resize(14 + 20 + 20);
+                    dns::put16(f, 14 + 2, 40);
+                    return f;
+                  },
+                  dns::Kind::kNotDns},
+        FrameCase{"ipv6_later_fragment",
+                  [] {
+                    auto f = frame({.ipv6 = true});
+                    const size_t ip = 14, l4 = ip + 40;
+                    const std::vector<uint8_t> frag = {17, 0, 0x05, 0xa8,
+                                                       0,  0, 0,    1};  // offset 181
+                    f.insert(f.begin() + static_cast<long>(l4), frag.begin(), frag.end());
+                    f[ip + 6] = 44;
+                    dns::put16(f, ip + 4, static_cast<uint16_t>(f.size() - l4));
+                    return f;
+                  },
+                  dns::Kind::kNotDns},
+        FrameCase{"icmp", [] { return frame({.ip_proto = 1}); }, dns::Kind::kNotDns},
         FrameCase{"port_80", [] { return frame({.dport = 80}); }, dns::Kind::kNotDns},
         FrameCase{"response", [] { return frame({.flags_hi = 0x81}); }, dns::Kind::kNotDns},
         FrameCase{"later_fragment", [] { return frame({.frag = 185}); }, dns::Kind::kNotDns},
@@ -100,7 +147,40 @@ INSTANTIATE_TEST_SUITE_P(
                     dns::put16(f, 14 + 20 + 4, 2000);
                     return f;
                   },
-                  dns::Kind::kTruncatedUdp},
+                  dns::Kind::kTruncatedL4},
+        // other ways in that cannot be parsed: dropped (fail-closed)
+        FrameCase{"tcp_split_query", [] { return frame({.ip_proto = 6, .tcp_length_delta = 5}); },
+                  dns::Kind::kTcpSplit},
+        FrameCase{"tcp_two_queries_in_one_segment",
+                  [] { return frame({.ip_proto = 6, .tcp_length_delta = -4}); },
+                  dns::Kind::kTcpSplit},
+        FrameCase{"tcp_one_payload_byte",
+                  [] {
+                    auto f = frame({.ip_proto = 6});
+                    f.resize(14 + 20 + 20 + 1);
+                    dns::put16(f, 14 + 2, 41);
+                    return f;
+                  },
+                  dns::Kind::kTcpSplit},
+        FrameCase{"tcp_data_offset_past_segment",
+                  [] {
+                    auto f = frame({.ip_proto = 6});
+                    f[14 + 20 + 12] = 0xf0;  // 60 bytes of header
+                    f.resize(14 + 20 + 40);
+                    dns::put16(f, 14 + 2, 60);
+                    return f;
+                  },
+                  dns::Kind::kTruncatedL4},
+        FrameCase{"nine_vlan_tags", [] { return frame({.outer_tags = 8}); }, dns::Kind::kTooDeep},
+        FrameCase{"nine_extension_headers", [] { return frame({.ipv6 = true, .ext_headers = 9}); },
+                  dns::Kind::kTooDeep},
+        FrameCase{"extension_header_past_payload",
+                  [] {
+                    auto f = frame({.ipv6 = true, .ext_headers = 1});
+                    f[14 + 40 + 1] = 200;  // 1608 bytes long
+                    return f;
+                  },
+                  dns::Kind::kTruncatedL2L3},
         FrameCase{"dns_header_short",
                   [] { return dns_frame({}, {}); } /* 12-byte header, no question */,
                   dns::Kind::kBadName},
@@ -135,8 +215,11 @@ TEST(DnsPacket, ShortDnsHeader) {
 
 // Every proper prefix of a valid query frame is refused, never read past.
 TEST(DnsPacket, EveryTruncationIsRefused) {
-  for (const bool v6 : {false, true}) {
-    const auto f = frame({.ipv6 = v6});
+  for (const FrameSpec& s :
+       {FrameSpec{}, FrameSpec{.ipv6 = true},
+        FrameSpec{.ipv6 = true, .outer_tags = 2, .ext_headers = 3, .ip_proto = 6},
+        FrameSpec{.ip_proto = 6}}) {
+    const auto f = frame(s);
     for (size_t n = 0; n < f.size(); ++n) {
       const std::vector<uint8_t> prefix(f.begin(), f.begin() + n);
       EXPECT_NE(parse_exact(prefix).p.kind, dns::Kind::kQuery) << n;
