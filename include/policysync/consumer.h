@@ -58,7 +58,9 @@ struct ConsumerOptions {
   const Log* log = nullptr;     // not owned; null: stderr, info and above
 };
 
-// A point-in-time copy of the consumer's gauges.
+// A point-in-time copy of the consumer's gauges, taken at the call: groups,
+// entries, malicious and open_syncs are exact as of the last record poll()
+// applied (PolicyStore::gauges()); the rest as of the last poll().
 struct ConsumerStatus {
   bool ready = false;
   bool restored = false;  // started from a valid snapshot

@@ -68,6 +68,18 @@ struct StoreCounters {
   std::atomic<uint64_t> last_swap_ns{0};           // the writer's time in the last SYNC_COMPLETE
 };
 
+// What the store holds, kept by the writer as it applies (relaxed atomics:
+// each is a figure on its own, nothing is published through it). Any thread
+// may read them; they are exact as of the writer's last call that returned
+// (apply, abort_sync, discard_sync, clear, a snapshot restore). O(1): no
+// walk over the groups.
+struct StoreGauges {
+  std::atomic<uint64_t> groups{0};
+  std::atomic<uint64_t> entries{0};  // active rules of every group (patterns included)
+  std::atomic<uint64_t> malicious{0};
+  std::atomic<uint64_t> open_syncs{0};
+};
+
 class PolicyStore {
  public:
   explicit PolicyStore(StoreLimits limits = {});
@@ -110,11 +122,12 @@ class PolicyStore {
   size_t group_count() const;
   size_t active_entries(std::string_view group_id) const;  // 0 if unknown
   size_t malicious_entries() const;
-  size_t total_entries() const;  // active rules of every group
+  size_t total_entries() const;  // active rules of every group; O(1)
   size_t memory_bytes() const;   // tables and arenas, all groups
 
   // Any thread.
   const StoreCounters& counters() const { return counters_; }
+  const StoreGauges& gauges() const { return gauges_; }
   const StoreLimits& limits() const { return limits_; }
   // Time from the last retired table to its free (grace period + queueing).
   static uint64_t last_reclaim_delay_ns();
@@ -127,9 +140,11 @@ class PolicyStore {
   // Private parts, defined in src/ only: the tables and the writer's operations.
   struct State;
   struct Ops;
+  ApplyOutcome apply_message(const Message& msg, std::string_view origin);
   friend class Reader;
   StoreLimits limits_;
   StoreCounters counters_;
+  StoreGauges gauges_;
   std::unique_ptr<State> state_;
 };
 

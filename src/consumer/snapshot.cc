@@ -322,6 +322,7 @@ struct SnapshotCodec {
       for (const auto& [off, reason] : p.holds) wm->hold(p.offset.tp, off, reason);
     }
     for (const auto& o : st.open) wm->sync_opened(o.tp, o.group, o.begin);
+    PolicyStore::Access::publish_gauges(*store);  // malicious entries went in directly
     return Status();
   }
 

@@ -220,11 +220,14 @@ struct PolicyStore::Ops {
     Policy* pol = g->active.load(std::memory_order_relaxed);
     if (m.domain.kind == RuleKind::kPattern) {
       auto rules = g->patterns;
-      if (!rules.count(key) && over_entry_limit(active_size(g), &why))
+      const bool fresh = !rules.count(key);
+      if (fresh && over_entry_limit(active_size(g), &why))
         return outcome(ApplyResult::kRejected, why);
       rules[key] = v;
       why = publish_patterns(g, std::move(rules));
-      return why.ok() ? outcome(ApplyResult::kApplied) : outcome(ApplyResult::kRejected, why);
+      if (!why.ok()) return outcome(ApplyResult::kRejected, why);
+      st.total_entries += fresh;
+      return outcome(ApplyResult::kApplied);
     }
     const unsigned kind = kind_bit(m.domain.kind);
     const uint64_t h = detail::domain_hash(key);
@@ -232,8 +235,9 @@ struct PolicyStore::Ops {
     if (active_size(g) >= s.limits_.max_entries_per_group && !t->find_one(key, h, kind) &&
         over_entry_limit(active_size(g), &why))
       return outcome(ApplyResult::kRejected, why);
-    if (!stored(g->active_growth.upsert_published(pol->table, key, h, kind, v), key, &why))
-      return outcome(ApplyResult::kRejected, why);
+    const detail::TablePut put = g->active_growth.upsert_published(pol->table, key, h, kind, v);
+    if (!stored(put, key, &why)) return outcome(ApplyResult::kRejected, why);
+    st.total_entries += put == detail::TablePut::kInserted;
     return outcome(ApplyResult::kApplied);
   }
 
@@ -253,12 +257,13 @@ struct PolicyStore::Ops {
         rules.erase(key);
         Status why = publish_patterns(g, std::move(rules));
         if (!why.ok()) return outcome(ApplyResult::kRejected, why);
+        --st.total_entries;
       }
       return outcome(ApplyResult::kApplied);
     }
     const unsigned kind = kind_bit(m.domain.kind);
     const uint64_t h = detail::domain_hash(key);
-    g->active_growth.erase(
+    st.total_entries -= g->active_growth.erase(
         *g->active.load(std::memory_order_relaxed)->table.load(std::memory_order_relaxed), key, h,
         kind);
     if (p) p->growth.erase(*p->table, key, h, kind);  // so the swap does not bring it back
@@ -338,6 +343,8 @@ struct PolicyStore::Ops {
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count();
     }
+    st.total_entries += entries;
+    st.total_entries -= active_size(g);
     // The swap (SPEC §3): one release store, pairing with the readers'
     // acquire load of Group::active. The old generation is freed on the
     // call_rcu thread after a grace period; the writer does not wait.
@@ -355,6 +362,7 @@ struct PolicyStore::Ops {
     Group* g = find(m.group_id);
     if (!g) return outcome(ApplyResult::kApplied);
     if (take_pending(g)) bump(s.counters_.syncs_discarded);
+    st.total_entries -= active_size(g);
     st.groups_growth.erase(*st.groups.load(std::memory_order_relaxed), g->id,
                            detail::plain_hash(g->id), 0);
     --st.group_count;
@@ -381,7 +389,23 @@ PolicyStore::~PolicyStore() {
   hs_free_scratch(st.writer_scratch);
 }
 
+void PolicyStore::Access::publish_gauges(PolicyStore& s) {
+  const detail::StoreState& st = *s.state_;
+  // Relaxed: see StoreGauges.
+  s.gauges_.groups.store(st.group_count, std::memory_order_relaxed);
+  s.gauges_.entries.store(st.total_entries, std::memory_order_relaxed);
+  s.gauges_.malicious.store(st.malicious.load(std::memory_order_relaxed)->size(),
+                            std::memory_order_relaxed);
+  s.gauges_.open_syncs.store(st.open_syncs, std::memory_order_relaxed);
+}
+
 ApplyOutcome PolicyStore::apply(const Message& m, std::string_view origin) {
+  ApplyOutcome o = apply_message(m, origin);
+  Access::publish_gauges(*this);
+  return o;
+}
+
+ApplyOutcome PolicyStore::apply_message(const Message& m, std::string_view origin) {
   Ops ops{*this, *state_};
   detail::StoreState& st = *state_;
   switch (m.type) {
@@ -444,6 +468,7 @@ bool PolicyStore::abort_sync(std::string_view group_id) {
   g->pending->table = std::make_unique<RuleTable>(8);
   g->pending->patterns.clear();
   bump(counters_.syncs_aborted);
+  Access::publish_gauges(*this);
   return true;
 }
 
@@ -452,6 +477,7 @@ bool PolicyStore::discard_sync(std::string_view group_id) {
   Group* g = ops.find(group_id);
   if (!g || !ops.take_pending(g)) return false;
   bump(counters_.syncs_discarded);
+  Access::publish_gauges(*this);
   return true;
 }
 
@@ -475,6 +501,8 @@ void PolicyStore::clear() {
   st.malicious_growth.drop();
   st.group_count = 0;
   st.open_syncs = 0;
+  st.total_entries = 0;
+  Access::publish_gauges(*this);
 }
 
 bool PolicyStore::has_open_sync(std::string_view group_id) const {
@@ -496,14 +524,7 @@ size_t PolicyStore::malicious_entries() const {
   return state_->malicious.load(std::memory_order_relaxed)->size();
 }
 
-size_t PolicyStore::total_entries() const {
-  Ops ops{const_cast<PolicyStore&>(*this), *state_};
-  size_t total = 0;
-  state_->groups.load(std::memory_order_relaxed)
-      ->for_each(
-          [&](std::string_view, uint64_t, unsigned, Group* g) { total += ops.active_size(g); });
-  return total;
-}
+size_t PolicyStore::total_entries() const { return state_->total_entries; }
 
 uint64_t PolicyStore::last_reclaim_delay_ns() { return rcu::last_reclaim_delay_ns(); }
 

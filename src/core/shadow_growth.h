@@ -78,10 +78,12 @@ class ShadowGrowth {
                 });
   }
 
-  // Writer side. Removes (key, kind) from t and from the shadow.
-  void erase(Table& t, std::string_view key, uint64_t hash, unsigned kind) {
-    t.erase(key, hash, kind);
+  // Writer side. Removes (key, kind) from t and from the shadow; returns
+  // whether t held it.
+  bool erase(Table& t, std::string_view key, uint64_t hash, unsigned kind) {
+    const bool erased = t.erase(key, hash, kind);
     if (next_) next_->erase(key, hash, kind);
+    return erased;
   }
 
   // Writer side. Gives the shadow up (freed after a grace period, off this

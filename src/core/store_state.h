@@ -121,6 +121,7 @@ struct StoreState {
   const SyncStamp* restore_stamp = nullptr;  // set only around a restored SYNC_COMPLETE
   size_t group_count = 0;
   size_t open_syncs = 0;
+  size_t total_entries = 0;  // every group's active_size(), kept as they change
 };
 
 }  // namespace policysync::detail
@@ -133,6 +134,9 @@ struct PolicyStore::State : detail::StoreState {};
 struct PolicyStore::Access {
   static detail::StoreState& state(const PolicyStore& s) { return *s.state_; }
   static StoreCounters& counters(PolicyStore& s) { return s.counters_; }
+  // Writer side: StoreGauges from the writer's own figures (after changes
+  // made outside apply(), e.g. a snapshot restore).
+  static void publish_gauges(PolicyStore& s);
 };
 
 }  // namespace policysync

@@ -56,15 +56,16 @@ std::string Consumer::stats_line() const { return impl_->c->stats_line(); }
 
 ConsumerStatus Consumer::status() const {
   const kafka::ConsumerGauges& g = impl_->c->gauges();
+  const StoreGauges& sg = impl_->c->store_gauges();
   auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
   ConsumerStatus s;
   s.ready = impl_->c->ready();
   s.restored = g.restored.load(std::memory_order_relaxed);
   s.assigned_partitions = ld(g.assigned);
-  s.groups = ld(g.groups);
-  s.entries = ld(g.entries);
-  s.malicious = ld(g.malicious);
-  s.open_syncs = ld(g.open_syncs);
+  s.groups = ld(sg.groups);
+  s.entries = ld(sg.entries);
+  s.malicious = ld(sg.malicious);
+  s.open_syncs = ld(sg.open_syncs);
   s.commits = ld(g.commits);
   s.commit_failures = ld(g.commit_failures);
   s.snapshots_written = ld(g.snapshots_written);

@@ -573,10 +573,6 @@ std::vector<TopicPartition> PolicyConsumer::assigned_partitions() const {
 }
 
 void PolicyConsumer::update_gauges() {
-  gauges_.groups.store(store_.group_count(), std::memory_order_relaxed);
-  gauges_.entries.store(store_.total_entries(), std::memory_order_relaxed);
-  gauges_.malicious.store(store_.malicious_entries(), std::memory_order_relaxed);
-  gauges_.open_syncs.store(store_.open_syncs(), std::memory_order_relaxed);
   gauges_.oldest_open_sync_ms.store(
       static_cast<uint64_t>(
           std::chrono::duration_cast<std::chrono::milliseconds>(wm_.oldest_open_age(Clock::now()))
@@ -950,8 +946,8 @@ std::string PolicyConsumer::stats_line() const {
          " invalid=" + std::to_string(invalid_total) +
          (invalid.empty() ? "" : " (" + invalid + ")") +
          " syncs_completed=" + v(sc.syncs_completed) + " syncs_aborted=" + v(sc.syncs_aborted) +
-         " syncs_restarted=" + v(sc.syncs_restarted) + " groups=" + v(gauges_.groups) +
-         " entries=" + v(gauges_.entries) + " malicious=" + v(gauges_.malicious) +
+         " syncs_restarted=" + v(sc.syncs_restarted) + " groups=" + v(store_.gauges().groups) +
+         " entries=" + v(store_.gauges().entries) + " malicious=" + v(store_.gauges().malicious) +
          " last_swap_us=" + std::to_string(sc.last_swap_ns.load(std::memory_order_relaxed) / 1000) +
          " last_reclaim_ms=" + std::to_string(PolicyStore::last_reclaim_delay_ns() / 1000000) +
          " snapshots=" + v(gauges_.snapshots_written) +
@@ -992,13 +988,13 @@ std::string PolicyConsumer::metrics_text() const {
   line("policysync_dead_letter_total{outcome=\"delivered\"}", ld(c.dlq_delivered));
   line("policysync_dead_letter_total{outcome=\"failed\"}", ld(c.dlq_failed));
   metric("policysync_groups", "gauge", "Groups held.");
-  line("policysync_groups", ld(gauges_.groups));
+  line("policysync_groups", ld(store_.gauges().groups));
   metric("policysync_entries", "gauge", "Active rules over all groups.");
-  line("policysync_entries", ld(gauges_.entries));
+  line("policysync_entries", ld(store_.gauges().entries));
   metric("policysync_malicious_entries", "gauge", "Entries in the malicious table.");
-  line("policysync_malicious_entries", ld(gauges_.malicious));
+  line("policysync_malicious_entries", ld(store_.gauges().malicious));
   metric("policysync_open_syncs", "gauge", "Syncs begun and not yet complete.");
-  line("policysync_open_syncs", ld(gauges_.open_syncs));
+  line("policysync_open_syncs", ld(store_.gauges().open_syncs));
   metric("policysync_last_swap_seconds", "gauge", "Writer time of the last SYNC_COMPLETE.");
   out += "policysync_last_swap_seconds " +
          std::to_string(static_cast<double>(ld(sc.last_swap_ns)) / 1e9) + "\n";

@@ -75,12 +75,11 @@ struct ConsumerOptions {
 };
 
 // What the stats line and /metrics show beyond the pipeline's counters.
+// (The store's own figures, groups and entries, are PolicyStore::gauges():
+// exact as of the last record applied.) Refreshed once a second: the oldest
+// open sync's age and the lag (lag()).
 struct ConsumerGauges {
   std::atomic<bool> ready{false};
-  std::atomic<uint64_t> groups{0};
-  std::atomic<uint64_t> entries{0};
-  std::atomic<uint64_t> malicious{0};
-  std::atomic<uint64_t> open_syncs{0};
   std::atomic<uint64_t> oldest_open_sync_ms{0};
   std::atomic<uint64_t> assigned{0};
   std::atomic<uint64_t> commits{0};
@@ -115,6 +114,7 @@ class PolicyConsumer {
   const ConsumerGauges& gauges() const { return gauges_; }
   const PipelineCounters& counters() const { return pipeline_->counters(); }
   const StoreCounters& store_counters() const { return store_.counters(); }
+  const StoreGauges& store_gauges() const { return store_.gauges(); }
   // Per-partition lag, "topic/partition" -> messages behind the partition's
   // end as last fetched (refreshed every second on the control thread).
   std::map<std::string, int64_t> lag() const;

@@ -343,6 +343,61 @@ TEST_F(LimitedStoreTest, GroupsAndOpenSyncs) {
   EXPECT_EQ(store_.group_count(), 2u);
 }
 
+// Issue 18 item 8: the store's gauges (what Consumer::status() shows) are
+// exact after every kind of change, with no walk over the groups.
+TEST_F(StoreTest, GaugesAreExactAfterEveryKindOfChange) {
+  auto recount = [&] {
+    size_t n = 0;
+    for (const char* g : {"a", "b", "c"}) n += store_.active_entries(g);
+    return n;
+  };
+  auto check = [&](const char* after) {
+    const StoreGauges& g = store_.gauges();
+    EXPECT_EQ(g.entries.load(), recount()) << after;
+    EXPECT_EQ(g.entries.load(), store_.total_entries()) << after;
+    EXPECT_EQ(g.groups.load(), store_.group_count()) << after;
+    EXPECT_EQ(g.malicious.load(), store_.malicious_entries()) << after;
+    EXPECT_EQ(g.open_syncs.load(), store_.open_syncs()) << after;
+  };
+  add("a", "x.com", "allow");
+  add("a", "x.com", "blacklist");  // an update: no new entry
+  add("a", "*.w.com", "allow");
+  add("a", "ads*.p.com", "allow");
+  add("a", "ads*.p.com", "blacklist");
+  check("immediate adds");
+  remove("a", "x.com");
+  remove("a", "x.com");  // absent: nothing
+  remove("a", "ads*.p.com");
+  check("immediate removes");
+  begin("b");
+  add("b", "one.com", "allow");
+  add("b", "two.com", "allow");
+  add("b", "t*.com", "allow");
+  check("sync open");
+  complete("b");
+  check("sync complete");
+  begin("b");
+  add("b", "three.com", "allow");
+  complete("b");
+  check("smaller resync");
+  begin("b");
+  add("b", "four.com", "allow");
+  complete("b", 5);
+  check("count mismatch");
+  begin("c");
+  add("c", "c.com", "allow");
+  ASSERT_TRUE(store_.abort_sync("c"));
+  check("abort");
+  ASSERT_TRUE(store_.discard_sync("c"));
+  check("discard");
+  apply(R"({"type":"ADD_MALICIOUS","domain":"evil.com","category":1})");
+  apply(R"({"type":"REMOVE_GROUP","group_id":"b"})");
+  check("remove group");
+  store_.clear();
+  check("clear");
+  EXPECT_EQ(store_.gauges().entries.load(), 0u);
+}
+
 // Issue 18 item 6: a pending table taken from its group (BEGIN_SYNC over an
 // open sync, a count mismatch, a revocation's discard, REMOVE_GROUP) is freed
 // on the call_rcu thread, never on the writer: at 10M entries that free took

@@ -38,6 +38,8 @@ class Kind {
   // Makes the writes visible (a pending table: its SYNC_COMPLETE).
   virtual void publish() {}
   virtual size_t count() const = 0;  // the store's own count of this table
+  // The same count as StoreGauges shows it to any thread.
+  virtual size_t gauge() const = 0;
   // The value readers see for key, if any.
   virtual std::optional<uint32_t> find(const std::string& key) = 0;
 
@@ -73,6 +75,7 @@ class Feed : public Kind {
               ApplyResult::kApplied);
   }
   size_t count() const override { return store_.malicious_entries(); }
+  size_t gauge() const override { return store_.gauges().malicious.load(); }
   std::optional<uint32_t> find(const std::string& k) override {
     const Verdict v = reader_.lookup("nogroup", k);
     if (v.source != MatchSource::kMalicious || v.rule != k) return std::nullopt;
@@ -99,6 +102,7 @@ class Active : public Kind {
               ApplyResult::kApplied);
   }
   size_t count() const override { return store_.active_entries("g"); }
+  size_t gauge() const override { return store_.gauges().entries.load(); }
   std::optional<uint32_t> find(const std::string& k) override {
     const Verdict v = reader_.lookup("g", k);
     if (v.source != MatchSource::kExact) return std::nullopt;
@@ -136,6 +140,7 @@ class PendingKind : public Kind {
                 ApplyResult::kBuffered);
   }
   size_t count() const override { return published_ ? store_.active_entries("g") : SIZE_MAX; }
+  size_t gauge() const override { return published_ ? store_.gauges().entries.load() : SIZE_MAX; }
   std::optional<uint32_t> find(const std::string& k) override {
     const Verdict v = reader_.lookup("g", k);
     if (v.source != MatchSource::kExact) return std::nullopt;
@@ -176,6 +181,10 @@ class Directory : public Kind {
     EXPECT_EQ(apply(m).result, ApplyResult::kApplied);
   }
   size_t count() const override { return store_.group_count(); }
+  size_t gauge() const override {
+    EXPECT_EQ(store_.gauges().entries.load(), store_.gauges().groups.load()) << "a rule per group";
+    return store_.gauges().groups.load();
+  }
   std::optional<uint32_t> find(const std::string& k) override {
     const GroupRef g = reader_.find_group(k);
     if (!g) return std::nullopt;
@@ -273,6 +282,7 @@ TEST_P(TableModelTest, HoldsExactlyWhatTheModelHolds) {
     t->publish();
     if (pending) pending->published_ = true;
     ASSERT_EQ(t->count(), model.size()) << "after " << done << " operations";
+    ASSERT_EQ(t->gauge(), model.size()) << "gauge after " << done << " operations";
     for (size_t i = 0; i < pool; ++i) {
       const std::string k = key_of(i);
       auto it = model.find(k);
@@ -300,6 +310,7 @@ TEST_P(TableModelTest, HoldsExactlyWhatTheModelHolds) {
     }
     if (!pending) {
       ASSERT_EQ(t->count(), model.size()) << "after " << i + 1 << " operations";
+      ASSERT_EQ(t->gauge(), model.size()) << "gauge after " << i + 1 << " operations";
     }
     if ((i + 1) % checkpoint == 0) check_all(i + 1);
     if (::testing::Test::HasFatalFailure()) return;
