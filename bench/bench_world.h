@@ -52,7 +52,7 @@ struct World {
   std::vector<uint8_t> padded = RteHashBaseline::pad(data.queries);
   std::unique_ptr<RteHashBaseline> rte;
   std::unique_ptr<PolicyStore> store = std::make_unique<PolicyStore>();
-  std::unique_ptr<detail::RuleTable> exact_table = std::make_unique<detail::RuleTable>(64);
+  std::unique_ptr<detail::RuleTable> exact_table = detail::RuleTable::create(64);
   size_t store_bytes = 0;
   // The queries laid out back to back, as names sit in a burst of packets,
   // so that reading a query costs what reading rte_hash's padded key costs.
@@ -112,7 +112,7 @@ struct World {
       const uint64_t h = detail::domain_hash(k);
       if (exact_table->upsert(k, h, 0, v) == detail::RuleTable::Put::kFull) {
         exact_table = exact_table->rebuilt(exact_table->size() + 1);
-        (void)exact_table->upsert(k, h, 0, v);
+        if (exact_table->upsert(k, h, 0, v) != detail::RuleTable::Put::kInserted) std::abort();
       }
     }
   }

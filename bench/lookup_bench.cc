@@ -108,10 +108,9 @@ void BM_ExactLookupBatch32(benchmark::State& state) {
       const char* name = w.padded_slots.data() + (first + i) * World::kSlot;
       detail::suffix_hashes(name, static_cast<int>(w.queries[first + i].size()), starts, hashes);
       h[i] = hashes[0];
-      t.prefetch_filter(h[i]);
+      t.prefetch(h[i]);
     }
-    for (size_t i = 0; i < kBurst; ++i)
-      if (t.maybe_contains(h[i])) t.prefetch(h[i]);
+    for (size_t i = 0; i < kBurst; ++i) t.prefetch_matches(h[i]);
     for (size_t i = 0; i < kBurst; ++i) hits += t.find_one(w.queries[first + i], h[i]) != nullptr;
     if (++b == bursts) b = 0;
   }

@@ -285,9 +285,16 @@ struct SnapshotCodec {
   }
 
   // Replaces a just-opened sync's pending state with one sized for n entries.
-  static void presize(PolicyStore* store, const std::string& id, size_t n) {
+  static void presize(PolicyStore* store, const std::string& id, const std::vector<Entry>& es) {
     Group* g = find(store, id);
-    if (g && g->pending) g->pending = std::make_unique<detail::Pending>(n);
+    if (!g || !g->pending) return;
+    size_t n = 0, bytes = 0;
+    for (const Entry& e : es)
+      if (e.kind != RuleKind::kPattern) {
+        ++n;
+        bytes += RuleTable::record_size(e.name.size());
+      }
+    g->pending = std::make_unique<detail::Pending>(n, bytes);
   }
 
   // Applies a checked snapshot to an empty store. Everything that could be
@@ -338,8 +345,27 @@ struct SnapshotCodec {
     }
   }
 
+  // The store's shared tables (still empty) replaced by tables sized for
+  // what the snapshot holds. Entries come in their table's slot order, i.e.
+  // sorted by hash: into a table that grows as they come, that order piles
+  // them into one cluster (quadratic: a 1M feed took 93 s, issue 19); at
+  // their full size each lands at or after the one before (linear).
+  static void presize_shared(const Staged& st, detail::StoreState& state) {
+    size_t bytes = 0;
+    for (const Entry& e : st.malicious) bytes += RuleTable::record_size(e.name.size());
+    rcu::retire(state.malicious.exchange(
+        RuleTable::with_headroom(st.malicious.size(), bytes).release(), std::memory_order_acq_rel));
+    state.malicious_growth.expect(st.malicious.size());
+    bytes = 0;
+    for (const StagedGroup& g : st.groups) bytes += GroupDir::record_size(g.id.size());
+    rcu::retire(state.groups.exchange(GroupDir::with_headroom(st.groups.size(), bytes).release(),
+                                      std::memory_order_acq_rel));
+    state.groups_growth.expect(st.groups.size());
+  }
+
   static Status apply_all(const Staged& st, PolicyStore* store) {
     detail::StoreState& state = PolicyStore::Access::state(*store);
+    presize_shared(st, state);
     for (const Entry& e : st.malicious) {
       const size_t before = state.malicious.load(std::memory_order_relaxed)->size();
       const auto put = state.malicious_growth.upsert_published(state.malicious, e.name, e.hash,
@@ -359,7 +385,7 @@ struct SnapshotCodec {
       // Presized: the entries come in the source table's slot order, i.e.
       // sorted by hash; into a growing table that order piles them into one
       // cluster (quadratic: 1M entries took 132 s). At full size it is linear.
-      presize(store, g.id, g.active.size());
+      presize(store, g.id, g.active);
       if (Status s = fill_pending(store, g.id, g.active, "group "); !s.ok()) return s;
       // The generation keeps its number, origin and time (SyncStamp).
       const detail::SyncStamp stamp{g.generation, g.origin, g.synced_unix_ms};
@@ -377,7 +403,7 @@ struct SnapshotCodec {
       }
       o = store->apply(b);
       if (o.result != ApplyResult::kSyncOpened) return failed("pending sync of " + g.id, o);
-      presize(store, g.id, g.pending.size());
+      presize(store, g.id, g.pending);
       if (Status s = fill_pending(store, g.id, g.pending, "pending sync of "); !s.ok()) return s;
       grp->pending->adds = g.adds;
       grp->pending->aborted = g.aborted;

@@ -270,6 +270,21 @@ struct PolicyStore::Ops {
     return outcome(ApplyResult::kApplied);
   }
 
+  // A small table about to be published is copied into one sized to its
+  // content when it holds much more than that (a first sync grows its table
+  // by doubling; SPEC §3.1: the cost follows the content). O(size), so only
+  // below kSettleMax entries: a large table keeps its slack (at most half
+  // its slots and one arena block).
+  static constexpr size_t kSettleMax = 4096;
+  static void settle(std::unique_ptr<RuleTable>& t) {
+    if (t->size() > kSettleMax) return;
+    const size_t fit = RuleTable::for_content_bytes(t->size(), t->live_bytes());
+    if (t->memory_bytes() <= fit + fit / 4) return;
+    std::unique_ptr<RuleTable> small = t->compacted();
+    rcu::retire(t.release());  // nobody reads it: only the free moves off the writer
+    t = std::move(small);
+  }
+
   // Takes the group's open sync away, keeping open_syncs exact. Whoever
   // drops the result frees it on the call_rcu thread, not here: a restart,
   // a count mismatch, a discard or a REMOVE_GROUP of a sync of 10M entries
@@ -299,7 +314,9 @@ struct PolicyStore::Ops {
                             "open syncs limit " + std::to_string(s.limits_.max_open_syncs) +
                                 " reached; the sync is dropped until its SYNC_COMPLETE"));
     }
-    g->pending = std::make_unique<Pending>(active_size(g));
+    const RuleTable* t =
+        g->active.load(std::memory_order_relaxed)->table.load(std::memory_order_relaxed);
+    g->pending = std::make_unique<Pending>(t->size(), t->live_bytes());
     ++st.open_syncs;
     if (restart) {
       bump(s.counters_.syncs_restarted);
@@ -331,6 +348,7 @@ struct PolicyStore::Ops {
     }
     p->growth.drop();  // the table is complete as it is
     const size_t entries = p->table->size() + p->patterns.size();
+    settle(p->table);
     auto* fresh = new Policy(p->table.release(), set.release());
     if (const detail::SyncStamp* r = st.restore_stamp) {
       fresh->generation = r->generation;
@@ -465,7 +483,7 @@ bool PolicyStore::abort_sync(std::string_view group_id) {
   // is not the writer's work): they can never be applied.
   g->pending->growth.drop();
   rcu::retire(g->pending->table.release());
-  g->pending->table = std::make_unique<RuleTable>(8);
+  g->pending->table = RuleTable::create(0);
   g->pending->patterns.clear();
   bump(counters_.syncs_aborted);
   Access::publish_gauges(*this);
@@ -493,10 +511,10 @@ void PolicyStore::clear() {
   detail::StoreState& st = *state_;
   // Both replaced by empty tables with one release store each (pairs with the
   // readers' acquire loads); the old ones and every group go through RCU.
-  GroupDir* old_dir = st.groups.exchange(new GroupDir(64), std::memory_order_acq_rel);
+  GroupDir* old_dir = st.groups.exchange(GroupDir::create(64).release(), std::memory_order_acq_rel);
   old_dir->for_each([](std::string_view, uint64_t, unsigned, Group* g) { rcu::retire(g); });
   rcu::retire(old_dir);
-  rcu::retire(st.malicious.exchange(new RuleTable(64), std::memory_order_acq_rel));
+  rcu::retire(st.malicious.exchange(RuleTable::create(64).release(), std::memory_order_acq_rel));
   st.groups_growth.drop();
   st.malicious_growth.drop();
   st.group_count = 0;

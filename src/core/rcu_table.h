@@ -1,32 +1,45 @@
 // RcuTable<V>: a single-writer, multi-reader open-addressing hash table whose
-// readers are wait-free and whose writer updates entries in place.
+// readers are wait-free and whose writer updates entries in place, sized to
+// its content. Layout and reasons: docs/store.md.
 //
 // Why hand-written: the lookup path needs (1) no lock, allocation or system
 // call, (2) in-place O(1) upserts and removals visible to concurrent readers
-// (SPEC §3, immediate operations), (3) about 50 bytes per entry at 1M entries,
-// and (4) lookups by precomputed hash so that every parent suffix of a query is
-// hashed in one pass and prefetched together. liburcu's cds_lfht gives (1)-(2)
-// but costs a malloc'd node and a pointer chase per entry; rte_hash gives none
-// of (2) without its own RCU mode and needs ~135 bytes per entry here.
+// (SPEC §3, immediate operations), (3) a cost that follows the content (a
+// group of ten rules must not cost 64 KiB, SPEC §3.1), and (4) lookups by
+// precomputed hash so that every parent suffix of a query is hashed in one
+// pass and prefetched together. liburcu's cds_lfht gives (1)-(2) but costs a
+// malloc'd node and a pointer chase per entry; rte_hash gives none of (2)
+// without its own RCU mode and needs ~135 bytes per entry here.
 //
-// Layout. A slot is one 64-bit word: 0 = empty, 1 = tombstone, otherwise
-// [tag:15][kind:1][record pointer:48]. A record is [V][len:u8][key], aligned
-// for V (so pointers in V stay visible to LeakSanitizer), in an arena of chunks that never move.
-// Records are immutable once published: an upsert writes a new record and swaps the slot; the old
-// record stays in the arena (counted as garbage) until the table is rebuilt. Probing is linear.
+// Layout. Slots come in 64-byte chunks (one cache line): a control word of
+// eight tag bytes (seven used: 0 empty, 1 tombstone, 0x80 | 7 hash bits
+// full) and seven record pointers, so one line answers "which of these seven
+// slots may hold the key" (a SwissTable/F14-style tag match, done with SWAR
+// on the word). A record is [V][kind:u8][len:u8][key], aligned for V (so
+// pointers in V stay visible to LeakSanitizer), in an arena: a block inline
+// in the table's own allocation (header, chunks and that block are one
+// malloc: a small group's table is one allocation sized to its rules), then
+// blocks added as it fills. Records are immutable once published: an upsert
+// writes a new record and swaps the pointer; the old one stays in the arena
+// (counted as garbage) until the table is rebuilt. Chunks are probed
+// linearly from the home chunk (hash * chunks >> 32) until one with an empty
+// slot.
 //
-// Concurrency. Readers: load slots with acquire (pairs with the writer's
-// release store of the slot; without it a reader could see the pointer before
-// the record bytes). Writer: one thread only. A table never grows in place: when
-// upsert() reports kFull, the owner builds rebuilt() and publishes it with an
-// atomic pointer swap, retiring this one through RCU.
+// Concurrency. Readers: load a chunk's control word and pointers with
+// acquire (pairs with the writer's release stores: a reader that sees a tag
+// sees the pointer stored before it, and one that sees a pointer sees the
+// record bytes written before it). Writer: one thread only. A table never
+// grows in place: when upsert() reports kFull, the owner builds rebuilt()
+// and publishes it with an atomic pointer swap, retiring this one through RCU.
 #pragma once
 
 #include <atomic>
 #include <cassert>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string_view>
 #include <vector>
 
@@ -37,25 +50,33 @@ namespace policysync::detail {
 // What RcuTable::upsert() did (the same for every table type).
 enum class TablePut { kInserted, kUpdated, kFull, kKeyTooLong };
 
+// Chunks visited by the writer's inserts and updates on this thread (a probe
+// count: restore and growth are linear only if it grows linearly with the
+// entries written; tests/consumer/restore_probe_test.cc).
+inline thread_local uint64_t t_table_probes = 0;
+
 // Hash: a stateless type with `static uint64_t hash(std::string_view key)`,
 // the same function the callers use to compute the `hash` arguments.
+// alignas(64): the chunks follow the header in the same allocation, each on
+// a cache line of its own.
 template <typename V, typename Hash>
-class RcuTable {
+class alignas(64) RcuTable {
   static_assert(std::is_trivially_copyable_v<V>);
 
  public:
-  static constexpr uint64_t kEmpty = 0;
-  static constexpr uint64_t kTomb = 1;
-  static constexpr uint64_t kPtrMask = (uint64_t{1} << 48) - 1;
   static constexpr int kKinds = 2;
+  static constexpr size_t kSlotsPerChunk = 7;
+  static constexpr size_t kMaxKey = 255;  // a record stores the length in one byte
+  using Put = TablePut;
 
   // A published record. Valid until the reader's next quiescent state.
   class Record {
    public:
     explicit Record(const char* p) : p_(p) {}
     std::string_view key() const {
-      return {p_ + sizeof(V) + 1, static_cast<unsigned char>(p_[sizeof(V)])};
+      return {p_ + sizeof(V) + 2, static_cast<unsigned char>(p_[sizeof(V) + 1])};
     }
+    unsigned kind() const { return static_cast<unsigned char>(p_[sizeof(V)]); }
     V value() const {
       V v;
       std::memcpy(&v, p_, sizeof(V));
@@ -66,54 +87,76 @@ class RcuTable {
     const char* p_;
   };
 
-  explicit RcuTable(size_t capacity, size_t arena_hint = 0)
-      : cap_(capacity < 8 ? 8 : capacity),
-        slots_(big_alloc<std::atomic<uint64_t>>(cap_)),
-        filter_mask_(filter_words(cap_) - 1),
-        filter_(big_alloc<std::atomic<uint64_t>>(filter_mask_ + 1)),
-        chunk_size_(arena_hint > kMinChunk ? arena_hint : kMinChunk) {
-    // big_alloc zero-fills: every slot starts kEmpty (0).
+  // A table for `capacity` slots (rounded up to whole chunks) and
+  // `arena_bytes` of records before it adds an arena block. One allocation
+  // unless the slots alone pass big_alloc's mmap threshold.
+  static std::unique_ptr<RcuTable> create(size_t capacity, size_t arena_bytes = 0) {
+    const size_t chunks = chunks_for(capacity);
+    const bool inline_chunks = chunks * sizeof(Chunk) < kHugePage;
+    const size_t inline_bytes = (inline_chunks ? chunks * sizeof(Chunk) : 0) + arena_bytes;
+    static_assert(sizeof(RcuTable) <= 128, "a small table's header stays two cache lines");
+    void* mem = std::aligned_alloc(64, round64(sizeof(RcuTable) + inline_bytes));
+    if (mem == nullptr) std::abort();
+    return std::unique_ptr<RcuTable>(new (mem) RcuTable(chunks, inline_chunks, arena_bytes));
   }
+  // A table that holds `entries` entries of `record_bytes` in all, the
+  // slots at most 3/4 used, the arena exact: what a table settles to.
+  static std::unique_ptr<RcuTable> for_content(size_t entries, size_t record_bytes) {
+    return create((entries * 4 + 2) / 3, record_bytes);
+  }
+  // A table for `entries` that keeps room to grow without a stop: at
+  // `entries` its slots are 11/16 used, so a ShadowGrowth told to expect
+  // that many (ShadowGrowth::expect) can still copy itself into a shadow
+  // (a sixteenth of the slots per upsert) before the table fills.
+  static std::unique_ptr<RcuTable> with_headroom(size_t entries, size_t record_bytes) {
+    return create(entries * 16 / 11 + kSlotsPerChunk, record_bytes);
+  }
+  // What for_content(entries, record_bytes) allocates.
+  static size_t for_content_bytes(size_t entries, size_t record_bytes) {
+    const size_t chunks = chunks_for((entries * 4 + 2) / 3);
+    return round64(sizeof(RcuTable) + chunks * sizeof(Chunk) + record_bytes);
+  }
+  static void operator delete(void* p) { std::free(p); }
+  RcuTable(const RcuTable&) = delete;
+  RcuTable& operator=(const RcuTable&) = delete;
+  ~RcuTable() = default;
 
-  // Reader side, wait-free. Hints the CPU to fetch the first slot for `hash`.
-  void prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[index(hash)]); }
-  // Reader side, wait-free. Hints the CPU to fetch the filter word for `hash`.
-  void prefetch_filter(uint64_t hash) const { __builtin_prefetch(&filter_[filter_word(hash)]); }
-
-  // Reader side, wait-free. False: no key with this hash is in the table.
-  // A blocked Bloom filter (two bits in one 64-bit word, ~8 bits per slot)
-  // that keeps most absent names - every parent suffix of a query that is not
-  // a rule - away from the slot array: an L2/L3 read instead of a DRAM miss.
-  // Relaxed: the writer sets the bits before it publishes the slot (release);
-  // a reader that sees a bit clear is ordered before that insert, which is
-  // allowed (an immediate operation is visible within a grace period).
-  bool maybe_contains(uint64_t hash) const {
-    const uint64_t w = filter_[filter_word(hash)].load(std::memory_order_relaxed);
-    const uint64_t bits = filter_bits(hash);
-    return (w & bits) == bits;
+  // Reader side, wait-free. Hints the CPU to fetch the home chunk for `hash`.
+  void prefetch(uint64_t hash) const { __builtin_prefetch(&chunks_[home(hash)]); }
+  // Reader side, wait-free. Once the home chunk is in cache: fetches the
+  // records whose tag matches `hash` (a false match costs one line).
+  void prefetch_matches(uint64_t hash) const {
+    const Chunk& c = chunks_[home(hash)];
+    for (uint64_t m = match(c.ctrl.load(std::memory_order_acquire), tag_of(hash)); m; m &= m - 1)
+      __builtin_prefetch(c.rec[slot_of(m)].load(std::memory_order_relaxed));
   }
 
   // Reader side, wait-free. Finds `key` of each kind in `want` (bit per kind)
   // and stores the records found in out[kind]. Returns the bits found.
   unsigned find(std::string_view key, uint64_t hash, unsigned want, const char** out) const {
-    if (!maybe_contains(hash)) return 0;
     const uint64_t tag = tag_of(hash);
     unsigned found = 0;
-    for (size_t i = index(hash);; i = (i + 1 == cap_) ? 0 : i + 1) {
-      // Acquire pairs with the release store in put_slot(): the record's bytes
-      // are visible before its pointer.
-      const uint64_t s = slots_[i].load(std::memory_order_acquire);
-      if (s == kEmpty) return found;
-      if (s == kTomb || (s >> 49) != tag) continue;
-      const unsigned kind = static_cast<unsigned>((s >> 48) & 1);
-      if (!(want & (1u << kind)) || (found & (1u << kind))) continue;
-      const char* rec = reinterpret_cast<const char*>(s & kPtrMask);
-      if (same_key(rec, key)) {
+    size_t i = home(hash);
+    for (size_t n = 0; n < chunks_count_; ++n) {
+      const Chunk& c = chunks_[i];
+      // Acquire pairs with the release stores of publish_slot() and
+      // erase(): the pointers stored before a tag are visible with it.
+      const uint64_t ctrl = c.ctrl.load(std::memory_order_acquire);
+      for (uint64_t m = match(ctrl, tag); m; m &= m - 1) {
+        // Acquire pairs with the release store of the pointer: the
+        // record's bytes are visible before the pointer.
+        const char* rec = c.rec[slot_of(m)].load(std::memory_order_acquire);
+        if (!same_key(rec, key)) continue;
+        const unsigned kind = Record(rec).kind();
+        if (!(want & (1u << kind)) || (found & (1u << kind))) continue;
         out[kind] = rec;
         found |= 1u << kind;
         if (found == want) return found;
       }
+      if (has_empty(ctrl)) return found;
+      i = i + 1 == chunks_count_ ? 0 : i + 1;
     }
+    return found;
   }
 
   const char* find_one(std::string_view key, uint64_t hash, unsigned kind = 0) const {
@@ -122,12 +165,11 @@ class RcuTable {
     return out[kind];
   }
 
-  using Put = TablePut;
-  static constexpr size_t kMaxKey = 255;  // a record stores the length in one byte
-
   // Writer side. Inserts or replaces (key, kind). kFull: nothing changed; the
-  // owner must publish rebuilt(size() + 1) and retry there. kKeyTooLong:
-  // nothing changed (callers validate first; this is the table's own guard).
+  // owner must publish rebuilt(size() + 1) and retry there (the slots are at
+  // their load limit, or the garbage of rewritten records outweighs the live
+  // ones). kKeyTooLong: nothing changed (callers validate first; this is the
+  // table's own guard).
   Put upsert(std::string_view key, uint64_t hash, unsigned kind, const V& v) {
     assert(kind < kKinds);
     if (key.size() > kMaxKey) return Put::kKeyTooLong;
@@ -135,18 +177,16 @@ class RcuTable {
     size_t first_free = SIZE_MAX;
     const size_t slot = locate(key, hash, kind, &first_free);
     if (slot != SIZE_MAX) {
-      const uint64_t old = slots_[slot].load(std::memory_order_relaxed);
-      const char* rec = write_record(key, v);
-      put_slot(slot, hash, kind, rec);
-      garbage_bytes_ += record_size(key_len(reinterpret_cast<const char*>(old & kPtrMask)));
+      std::atomic<const char*>& p = ptr(slot);
+      const char* old = p.load(std::memory_order_relaxed);
+      // Release pairs with the readers' acquire load of the pointer.
+      p.store(write_record(key, kind, v), std::memory_order_release);
+      garbage_bytes_ += record_size(key_len(old));
       return Put::kUpdated;
     }
-    const bool reuses_tomb = slots_[first_free].load(std::memory_order_relaxed) == kTomb;
-    if (!reuses_tomb && (used_ + 1) * 4 > cap_ * 3) return Put::kFull;  // load factor 0.75
-    const char* rec = write_record(key, v);
-    // Relaxed: put_slot's release store publishes it (see maybe_contains).
-    filter_[filter_word(hash)].fetch_or(filter_bits(hash), std::memory_order_relaxed);
-    put_slot(first_free, hash, kind, rec);
+    const bool reuses_tomb = tag_at(first_free) == kTomb;
+    if (!reuses_tomb && used_ + 1 > max_used()) return Put::kFull;
+    publish_slot(first_free, tag_of(hash), write_record(key, kind, v));
     if (reuses_tomb)
       --tombs_;
     else
@@ -154,7 +194,7 @@ class RcuTable {
     ++live_;
     // Relaxed: a reader that sees 0 skips the table (maybe_empty), as one
     // ordered before this insert would; one that sees it non-zero searches
-    // with acquire loads of the slots as always.
+    // with acquire loads as always.
     live_hint_.store(live_, std::memory_order_relaxed);
     live_bytes_ += record_size(key.size());
     return Put::kInserted;
@@ -165,12 +205,10 @@ class RcuTable {
     size_t first_free;
     const size_t slot = locate(key, hash, kind, &first_free);
     if (slot == SIZE_MAX) return false;
-    const char* rec =
-        reinterpret_cast<const char*>(slots_[slot].load(std::memory_order_relaxed) & kPtrMask);
-    // Release: orders nothing new, but keeps every slot store a release store
-    // so readers' acquire loads always pair with one.
-    slots_[slot].store(kTomb, std::memory_order_release);
-    const size_t sz = record_size(key_len(rec));
+    const size_t sz = record_size(key_len(ptr(slot).load(std::memory_order_relaxed)));
+    // Release: orders nothing new, but keeps every control store a release
+    // store so readers' acquire loads always pair with one.
+    set_tag(slot, kTomb);
     garbage_bytes_ += sz;
     live_bytes_ -= sz;
     --live_;
@@ -180,15 +218,20 @@ class RcuTable {
   }
 
   // Writer side. A fresh table holding this one's live records, sized for at
-  // least `min_entries` at load <= 0.5. O(size()).
+  // least `min_entries` at load <= 1/2 and its records with room for half as
+  // many again. O(size()).
   std::unique_ptr<RcuTable> rebuilt(size_t min_entries) const {
     const size_t n = min_entries > live_ ? min_entries : live_;
-    auto t = std::make_unique<RcuTable>(n * 2 + 8, live_bytes_ + live_bytes_ / 8 + 4096);
-    for_each([&](std::string_view key, uint64_t hash, unsigned kind, const V& v) {
-      Put p = t->upsert(key, hash, kind, v);
-      assert(p == Put::kInserted);
-      (void)p;
-    });
+    auto t = create(n * 2 + 8, live_bytes_ + live_bytes_ / 2 + 64);
+    copy_all(*t);
+    return t;
+  }
+
+  // Writer side. A fresh table holding this one's live records in as little
+  // memory as for_content() gives them. O(size()).
+  std::unique_ptr<RcuTable> compacted() const {
+    auto t = for_content(live_, live_bytes_);
+    copy_all(*t);
     return t;
   }
 
@@ -198,15 +241,14 @@ class RcuTable {
   // or SIZE_MAX if `to` refused a record (full: the copy cannot go on).
   size_t copy_into(RcuTable& to, size_t from, size_t max) const {
     size_t i = from;
-    for (; i < cap_ && i - from < max; ++i) {
-      const uint64_t s = slots_[i].load(std::memory_order_relaxed);
-      if (s == kEmpty || s == kTomb) continue;
-      const Record r(reinterpret_cast<const char*>(s & kPtrMask));
+    const size_t cap = capacity();
+    for (; i < cap && i - from < max; ++i) {
+      if (tag_at(i) < kFullBit) continue;
+      const Record r(ptr(i).load(std::memory_order_relaxed));
       const std::string_view key = r.key();
       const uint64_t hash = Hash::hash(key);
-      const unsigned kind = static_cast<unsigned>((s >> 48) & 1);
-      if (to.find_one(key, hash, kind)) continue;
-      if (to.upsert(key, hash, kind, r.value()) != Put::kInserted) return SIZE_MAX;
+      if (to.find_one(key, hash, r.kind())) continue;
+      if (to.upsert(key, hash, r.kind(), r.value()) != Put::kInserted) return SIZE_MAX;
     }
     return i;
   }
@@ -217,11 +259,12 @@ class RcuTable {
   template <typename Fn>
   size_t scan(size_t from, size_t max, Fn&& fn) const {
     size_t i = from;
-    for (; i < cap_ && i - from < max; ++i) {
-      // Acquire pairs with put_slot()'s release store, as in find().
-      const uint64_t s = slots_[i].load(std::memory_order_acquire);
-      if (s == kEmpty || s == kTomb) continue;
-      Record r(reinterpret_cast<const char*>(s & kPtrMask));
+    const size_t cap = capacity();
+    for (; i < cap && i - from < max; ++i) {
+      // Acquire pairs with publish_slot()'s release stores, as in find().
+      const uint64_t ctrl = chunks_[i / kSlotsPerChunk].ctrl.load(std::memory_order_acquire);
+      if (byte(ctrl, i % kSlotsPerChunk) < kFullBit) continue;
+      Record r(ptr(i).load(std::memory_order_acquire));
       fn(r.key(), r.value());
     }
     return i;
@@ -237,21 +280,26 @@ class RcuTable {
 
   // Writer side (or a thread the writer waits for). Visits every live record
   // in slot order without hashing its key: fn(key, kind, value). The slots
-  // are read in order but the records they point to are scattered, so each
-  // record is fetched kAhead slots before it is read (a snapshot encode of 1M
-  // entries waited on one cache miss per entry without it).
+  // are read in order but the records they point to are scattered, so the
+  // records of the chunk two ahead are fetched before this one's are read.
   template <typename Fn>
   void for_each_record(Fn&& fn) const {
-    constexpr size_t kAhead = 16;
-    for (size_t i = 0; i < cap_; ++i) {
-      if (i + kAhead < cap_) {
-        const uint64_t a = slots_[i + kAhead].load(std::memory_order_relaxed);
-        if (a > kTomb) __builtin_prefetch(reinterpret_cast<const char*>(a & kPtrMask));
+    constexpr size_t kAhead = 2;
+    for (size_t c = 0; c < chunks_count_; ++c) {
+      if (c + kAhead < chunks_count_) {
+        const Chunk& a = chunks_[c + kAhead];
+        const uint64_t ctrl = a.ctrl.load(std::memory_order_relaxed);
+        for (size_t j = 0; j < kSlotsPerChunk; ++j)
+          if (byte(ctrl, j) >= kFullBit)
+            __builtin_prefetch(a.rec[j].load(std::memory_order_relaxed));
       }
-      const uint64_t s = slots_[i].load(std::memory_order_relaxed);
-      if (s == kEmpty || s == kTomb) continue;
-      Record r(reinterpret_cast<const char*>(s & kPtrMask));
-      fn(r.key(), static_cast<unsigned>((s >> 48) & 1), r.value());
+      const Chunk& k = chunks_[c];
+      const uint64_t ctrl = k.ctrl.load(std::memory_order_relaxed);
+      for (size_t j = 0; j < kSlotsPerChunk; ++j) {
+        if (byte(ctrl, j) < kFullBit) continue;
+        Record r(k.rec[j].load(std::memory_order_relaxed));
+        fn(r.key(), r.kind(), r.value());
+      }
     }
   }
 
@@ -260,104 +308,178 @@ class RcuTable {
   bool maybe_empty() const { return live_hint_.load(std::memory_order_relaxed) == 0; }
 
   size_t size() const { return live_; }
-  size_t live_bytes() const { return live_bytes_; }  // records: value, length byte, key
+  size_t live_bytes() const { return live_bytes_; }  // records: value, kind, length, key
   size_t used_slots() const { return used_; }        // live + tombstones
-  size_t capacity() const { return cap_; }
-  // upsert() reports kFull once used_slots() would pass this.
-  size_t max_used() const { return cap_ * 3 / 4; }
+  size_t capacity() const { return chunks_count_ * kSlotsPerChunk; }
+  // upsert() reports kFull once used_slots() would pass this: 3/4 of the slots.
+  size_t max_used() const { return capacity() * 3 / 4; }
+  // Everything this table allocated: its own block, outside chunks, arena blocks.
   size_t memory_bytes() const {
-    return (cap_ + filter_mask_ + 1) * sizeof(uint64_t) + arena_bytes_;
+    return own_bytes_ + (chunks_inline_ ? 0 : chunks_count_ * sizeof(Chunk)) + extra_arena_bytes_;
+  }
+  // What a record of a key of `key_len` bytes takes in the arena.
+  static size_t record_size(size_t key_len) {
+    const size_t a = alignof(V);
+    return (sizeof(V) + 2 + key_len + a - 1) / a * a;
   }
 
  private:
-  static constexpr size_t kMinChunk = 64 * 1024;
-  static size_t record_size(size_t key_len) {
-    const size_t a = alignof(V);
-    return (sizeof(V) + 1 + key_len + a - 1) / a * a;
+  struct alignas(64) Chunk {
+    std::atomic<uint64_t> ctrl;  // byte j < 7: slot j's tag; byte 7 unused (0)
+    std::atomic<const char*> rec[kSlotsPerChunk];
+  };
+  static_assert(sizeof(Chunk) == 64);
+
+  static constexpr uint8_t kEmpty = 0;
+  static constexpr uint8_t kTomb = 1;
+  static constexpr uint8_t kFullBit = 0x80;
+  static constexpr uint64_t kLow = 0x0101010101010101ull;
+  static constexpr uint64_t kHigh = 0x8080808080808080ull;
+  static constexpr uint64_t kSlotBytes = 0x0080808080808080ull;  // the seven slot tags' high bits
+
+  RcuTable(size_t chunks, bool inline_chunks, size_t arena_bytes)
+      : chunks_count_(chunks), chunks_inline_(inline_chunks) {
+    char* tail = reinterpret_cast<char*>(this) + sizeof(RcuTable);
+    own_bytes_ =
+        round64(sizeof(RcuTable) + (inline_chunks ? chunks * sizeof(Chunk) : 0) + arena_bytes);
+    if (inline_chunks) {
+      chunks_ = reinterpret_cast<Chunk*>(tail);
+      std::memset(static_cast<void*>(chunks_), 0, chunks * sizeof(Chunk));  // every tag kEmpty
+      tail += chunks * sizeof(Chunk);
+    } else {
+      outside_chunks_ = big_alloc<Chunk>(chunks);  // zero-filled
+      chunks_ = outside_chunks_.get();
+    }
+    cur_ = tail;
+    cur_end_ = tail + arena_bytes;
   }
-  static size_t key_len(const char* rec) { return static_cast<unsigned char>(rec[sizeof(V)]); }
+
+  static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
+  static size_t chunks_for(size_t capacity) {
+    return capacity <= kSlotsPerChunk ? 1 : (capacity + kSlotsPerChunk - 1) / kSlotsPerChunk;
+  }
+  static size_t key_len(const char* rec) { return static_cast<unsigned char>(rec[sizeof(V) + 1]); }
   static bool same_key(const char* rec, std::string_view key) {
     return key_len(rec) == key.size() &&
-           std::memcmp(rec + sizeof(V) + 1, key.data(), key.size()) == 0;
+           std::memcmp(rec + sizeof(V) + 2, key.data(), key.size()) == 0;
   }
-  size_t index(uint64_t hash) const {
-    return static_cast<size_t>((static_cast<uint64_t>(static_cast<uint32_t>(hash)) * cap_) >> 32);
-  }
-  static uint64_t tag_of(uint64_t hash) { return hash >> 49; }
-  static size_t filter_words(size_t cap) {  // a power of two >= cap / 8
-    size_t w = 1;
-    while (w * 8 < cap) w <<= 1;
-    return w;
-  }
-  // The word: the top bits of hash bits 0..31, as the slot index takes them
-  // (so entries inserted in slot order, as a restore does, fill the filter
-  // front to back too: one pass instead of a cache miss per entry); the two
-  // bits: hash bits 32..43, independent of both the word and the tag (49..63).
-  size_t filter_word(uint64_t hash) const {
+  // Multiply-shift on the low 32 bits (any chunk count, no modulo): entries
+  // inserted in hash order, as a restore of a snapshot in slot order does,
+  // land front to back.
+  size_t home(uint64_t hash) const {
     return static_cast<size_t>(
-        (static_cast<uint64_t>(static_cast<uint32_t>(hash)) * (filter_mask_ + 1)) >> 32);
+        (static_cast<uint64_t>(static_cast<uint32_t>(hash)) * chunks_count_) >> 32);
   }
-  static uint64_t filter_bits(uint64_t hash) {
-    return (uint64_t{1} << ((hash >> 32) & 63)) | (uint64_t{1} << ((hash >> 38) & 63));
+  // The tag: 7 hash bits independent of the chunk index (bits 57..63).
+  static uint8_t tag_of(uint64_t hash) { return static_cast<uint8_t>(kFullBit | (hash >> 57)); }
+  static uint8_t byte(uint64_t ctrl, size_t j) { return static_cast<uint8_t>(ctrl >> (8 * j)); }
+  // 0x80 in each of the seven slot bytes of `ctrl` equal to `b`, exactly
+  // (no false positives: the high bit is tested after masking it off).
+  static uint64_t bytes_equal(uint64_t ctrl, uint8_t b) {
+    const uint64_t x = ctrl ^ (kLow * b);
+    return ~(((x & ~kHigh) + ~kHigh) | x | ~kHigh) & kSlotBytes;
+  }
+  static uint64_t match(uint64_t ctrl, uint8_t tag) { return bytes_equal(ctrl, tag); }
+  static bool has_empty(uint64_t ctrl) { return bytes_equal(ctrl, kEmpty) != 0; }
+  static size_t slot_of(uint64_t match_bits) {
+    return static_cast<size_t>(__builtin_ctzll(match_bits)) / 8;
+  }
+
+  std::atomic<const char*>& ptr(size_t slot) const {
+    return chunks_[slot / kSlotsPerChunk].rec[slot % kSlotsPerChunk];
+  }
+  uint8_t tag_at(size_t slot) const {
+    return byte(chunks_[slot / kSlotsPerChunk].ctrl.load(std::memory_order_relaxed),
+                slot % kSlotsPerChunk);
+  }
+  void set_tag(size_t slot, uint8_t tag) {
+    std::atomic<uint64_t>& c = chunks_[slot / kSlotsPerChunk].ctrl;
+    const size_t shift = 8 * (slot % kSlotsPerChunk);
+    const uint64_t old = c.load(std::memory_order_relaxed);
+    // Release pairs with the readers' acquire load of the control word.
+    c.store((old & ~(uint64_t{0xff} << shift)) | (uint64_t{tag} << shift),
+            std::memory_order_release);
+  }
+  void publish_slot(size_t slot, uint8_t tag, const char* rec) {
+    // The pointer first, then the tag that makes readers look at it (both
+    // release: see find()).
+    ptr(slot).store(rec, std::memory_order_release);
+    set_tag(slot, tag);
   }
 
   // Slot holding (key, kind), or SIZE_MAX; *first_free = first empty or tomb.
   size_t locate(std::string_view key, uint64_t hash, unsigned kind, size_t* first_free) const {
-    const uint64_t tag = tag_of(hash);
+    const uint8_t tag = tag_of(hash);
     *first_free = SIZE_MAX;
-    for (size_t i = index(hash);; i = (i + 1 == cap_) ? 0 : i + 1) {
-      const uint64_t s = slots_[i].load(std::memory_order_relaxed);
-      if (s == kEmpty) {
-        if (*first_free == SIZE_MAX) *first_free = i;
-        return SIZE_MAX;
+    size_t i = home(hash);
+    for (size_t n = 0; n < chunks_count_; ++n) {
+      ++t_table_probes;
+      const Chunk& c = chunks_[i];
+      const uint64_t ctrl = c.ctrl.load(std::memory_order_relaxed);
+      for (uint64_t m = match(ctrl, tag); m; m &= m - 1) {
+        const size_t j = slot_of(m);
+        const char* rec = c.rec[j].load(std::memory_order_relaxed);
+        if (Record(rec).kind() == kind && same_key(rec, key)) return i * kSlotsPerChunk + j;
       }
-      if (s == kTomb) {
-        if (*first_free == SIZE_MAX) *first_free = i;
-        continue;
+      if (*first_free == SIZE_MAX) {
+        const uint64_t free = bytes_equal(ctrl, kEmpty) | bytes_equal(ctrl, kTomb);
+        if (free) *first_free = i * kSlotsPerChunk + slot_of(free);
       }
-      if ((s >> 49) != tag || ((s >> 48) & 1) != kind) continue;
-      if (same_key(reinterpret_cast<const char*>(s & kPtrMask), key)) return i;
+      if (has_empty(ctrl)) return SIZE_MAX;
+      i = i + 1 == chunks_count_ ? 0 : i + 1;
     }
+    return SIZE_MAX;  // every chunk full of live or tombstoned slots: the load limit prevents it
   }
 
-  void put_slot(size_t i, uint64_t hash, unsigned kind, const char* rec) {
-    const uint64_t p = reinterpret_cast<uint64_t>(rec);
-    assert((p & ~kPtrMask) == 0 && p > kTomb);
-    // Release pairs with the readers' acquire load in find(): publishes the
-    // record bytes written by write_record() before the pointer.
-    slots_[i].store((tag_of(hash) << 49) | (uint64_t{kind} << 48) | p, std::memory_order_release);
+  void copy_all(RcuTable& t) const {
+    for_each_record([&](std::string_view key, unsigned kind, const V& v) {
+      // A fresh table sized for every entry takes each one: nothing to refuse.
+      [[maybe_unused]] const Put p = t.upsert(key, Hash::hash(key), kind, v);
+      assert(p == Put::kInserted);
+    });
   }
 
-  const char* write_record(std::string_view key, const V& v) {
+  const char* write_record(std::string_view key, unsigned kind, const V& v) {
     const size_t need = record_size(key.size());
-    if (chunks_.empty() || chunk_used_ + need > chunk_cap_) {
-      chunk_cap_ = chunks_.empty() ? chunk_size_ : kMinChunk * 4;
-      if (chunk_cap_ < need) chunk_cap_ = need;        // never write past a chunk
-      chunks_.push_back(big_alloc<char>(chunk_cap_));  // 16-byte aligned at least
-      arena_bytes_ += chunk_cap_;
-      chunk_used_ = 0;
-    }
-    char* rec = chunks_.back().get() + chunk_used_;  // chunk_used_ stays a multiple of alignof(V)
-    chunk_used_ += need;
+    if (static_cast<size_t>(cur_end_ - cur_) < need) add_block(need);
+    char* rec = cur_;  // stays a multiple of alignof(V) from an aligned start
+    cur_ += need;
     std::memcpy(rec, &v, sizeof(V));
-    rec[sizeof(V)] = static_cast<char>(key.size());
-    std::memcpy(rec + sizeof(V) + 1, key.data(), key.size());
+    rec[sizeof(V)] = static_cast<char>(kind);
+    rec[sizeof(V) + 1] = static_cast<char>(key.size());
+    std::memcpy(rec + sizeof(V) + 2, key.data(), key.size());
     return rec;
   }
 
-  size_t cap_;
-  BigPtr<std::atomic<uint64_t>> slots_;
-  size_t filter_mask_;
-  BigPtr<std::atomic<uint64_t>> filter_;
-  std::vector<BigPtr<char>> chunks_;
-  size_t chunk_size_;
-  size_t chunk_cap_ = 0;
-  size_t chunk_used_ = 0;
-  size_t arena_bytes_ = 0;
-  size_t used_ = 0;  // non-empty slots (live + tombstones)
-  size_t live_ = 0;
-  std::atomic<size_t> live_hint_{0};  // live_, for readers (maybe_empty)
-  size_t tombs_ = 0;
+  // A new arena block: half of what the arena holds so far (the arena grows
+  // geometrically, as the slots do), at least 256 bytes, at most 1 MiB (so
+  // a large table's unused tail stays under 1 MiB).
+  void add_block(size_t need) {
+    size_t size = (live_bytes_ + garbage_bytes_) / 2;
+    if (size < 256) size = 256;
+    if (size > (1u << 20)) size = 1u << 20;
+    if (size < need) size = need;
+    blocks_.push_back(big_alloc<char>(size));  // 16-byte aligned at least
+    extra_arena_bytes_ += blocks_.back().get_deleter().bytes >= kHugePage
+                              ? blocks_.back().get_deleter().bytes
+                              : (size + 63) / 64 * 64;
+    cur_ = blocks_.back().get();
+    cur_end_ = cur_ + size;
+  }
+
+  Chunk* chunks_ = nullptr;
+  size_t chunks_count_;
+  bool chunks_inline_;
+  size_t own_bytes_ = 0;  // this allocation: header, inline chunks, inline arena
+  BigPtr<Chunk> outside_chunks_;
+  char* cur_ = nullptr;  // arena: next record
+  char* cur_end_ = nullptr;
+  std::vector<BigPtr<char>> blocks_;  // arena blocks beyond the inline one
+  size_t extra_arena_bytes_ = 0;
+  uint32_t used_ = 0;  // non-empty slots (live + tombstones)
+  uint32_t live_ = 0;
+  uint32_t tombs_ = 0;
+  std::atomic<uint32_t> live_hint_{0};  // live_, for readers (maybe_empty)
   size_t live_bytes_ = 0;
   size_t garbage_bytes_ = 0;
 };

@@ -163,33 +163,27 @@ Reader::Ops::Tables Reader::Ops::load(const Reader& r, const void* group) {
 
 namespace {
 
-// Stage 1 of a lookup: fetch the Bloom filter words of every suffix.
-void prefetch_filters(const RuleTable* mal, const RuleTable* tab, const detail::PreparedQuery& q) {
+// Stage 1 of a lookup: fetch the home chunk of every suffix in each table.
+void prefetch_chunks(const RuleTable* mal, const RuleTable* tab, const detail::PreparedQuery& q) {
   for (int k = 0; k < q.labels; ++k) {
-    if (mal) mal->prefetch_filter(q.hashes[k]);
-    if (tab) tab->prefetch_filter(q.hashes[k]);
+    if (mal) mal->prefetch(q.hashes[k]);
+    if (tab) tab->prefetch(q.hashes[k]);
   }
 }
 
-// Stage 2: fetch the slots of the suffixes the filters let through.
-void prefetch_slots(const RuleTable* mal, const RuleTable* tab, const detail::PreparedQuery& q) {
+// Stage 2: fetch the records whose tags match (most suffixes match none).
+void prefetch_records(const RuleTable* mal, const RuleTable* tab, const detail::PreparedQuery& q) {
   for (int k = 0; k < q.labels; ++k) {
-    if (mal && mal->maybe_contains(q.hashes[k])) mal->prefetch(q.hashes[k]);
-    if (tab && tab->maybe_contains(q.hashes[k])) tab->prefetch(q.hashes[k]);
+    if (mal) mal->prefetch_matches(q.hashes[k]);
+    if (tab) tab->prefetch_matches(q.hashes[k]);
   }
 }
 
 }  // namespace
 
 Verdict Reader::Ops::resolve(const Reader& r, const Tables& t, const detail::PreparedQuery& q) {
-  prefetch_filters(t.mal, t.tab, q);
-  // The name's own slot is fetched at once, beside the filter words, rather
-  // than after its filter word arrives: one lookup alone has nothing else to
-  // overlap that wait with (single verdicts 276-282 -> 250-257 ns, same
-  // binary, issue 12). Batches do not gain from it: their filter reads
-  // already overlap.
-  if (t.tab) t.tab->prefetch(q.hashes[0]);
-  prefetch_slots(t.mal, t.tab, q);
+  prefetch_chunks(t.mal, t.tab, q);
+  prefetch_records(t.mal, t.tab, q);
   return resolve_prefetched(r, t, q);
 }
 
@@ -272,7 +266,7 @@ Verdict Reader::lookup(std::string_view group_id, std::string_view qname) const 
 template <typename Prep>
 void Reader::Ops::batch(const Reader& r, GroupRef group, size_t n, Verdict* out, Prep prep) {
   // Three passes per chunk, as rte_hash_lookup_bulk does: prepare every query
-  // and fetch its filter words; check the filters and fetch the slots they
+  // and fetch its home chunks; match the tags and fetch the records they
   // let through; resolve with those lines in flight. 16 prepared queries take
   // about 23 KiB of stack.
   constexpr size_t kChunk = 16;
@@ -284,10 +278,10 @@ void Reader::Ops::batch(const Reader& r, GroupRef group, size_t n, Verdict* out,
     const size_t m = n - base < kChunk ? n - base : kChunk;
     for (size_t i = 0; i < m; ++i) {
       why[i] = prep(base + i, qs[i]);
-      if (why[i] == MatchSource::kNone) prefetch_filters(t.mal, t.tab, qs[i]);
+      if (why[i] == MatchSource::kNone) prefetch_chunks(t.mal, t.tab, qs[i]);
     }
     for (size_t i = 0; i < m; ++i)
-      if (why[i] == MatchSource::kNone) prefetch_slots(t.mal, t.tab, qs[i]);
+      if (why[i] == MatchSource::kNone) prefetch_records(t.mal, t.tab, qs[i]);
     for (size_t i = 0; i < m; ++i) {
       if (why[i] != MatchSource::kNone) {
         out[base + i] = refused(why[i]);  // generation 0, as lookup() gives

@@ -1,11 +1,12 @@
 // ShadowGrowth<Table>: grows a writer-private RcuTable (an open sync's
 // pending table) without ever stopping the writer for a full rehash.
 //
-// From half its load limit on, the table gets a shadow twice its size: every
-// upsert and erase goes to both, and each upsert also copies a few of the
-// table's slots into the shadow (kCopyPerUpsert). The copy reaches the last
-// slot well before the table fills (a quarter of its capacity in upserts,
-// at 8 slots each), so when the table reports kFull the shadow already holds
+// From two thirds of its load limit on (or from the size it was made for,
+// expect()), the table gets a shadow twice its size: every upsert and erase
+// goes to both, and each upsert also copies a few of the table's slots into
+// the shadow (kCopyPerUpsert). The copy reaches the last slot before the
+// table fills (a sixteenth of its capacity in upserts, at 16 slots each,
+// with a quarter left), so when the table reports kFull the shadow already holds
 // every entry and simply takes its place; the old table is freed on the
 // call_rcu thread. The work is what rebuilt() would do, spread over the
 // upserts. If the sync completes first, the table is published as it is and
@@ -38,7 +39,7 @@ class ShadowGrowth {
  public:
   // Below this capacity a rebuild takes well under a millisecond.
   static constexpr size_t kMinCapacity = 8192;
-  static constexpr size_t kCopyPerUpsert = 8;
+  static constexpr size_t kCopyPerUpsert = 16;
 
   ShadowGrowth() = default;
   ShadowGrowth(const ShadowGrowth&) = delete;
@@ -86,6 +87,13 @@ class ShadowGrowth {
     return erased;
   }
 
+  // Writer side. The table was sized for `entries` (a resync as large as the
+  // last, a restore): no shadow is started before it holds that many, so a
+  // table that is filled to what it was sized for is never copied. Past it
+  // the shadow starts as usual (the table must be sized with room for that:
+  // 1/8 of its slots, see Pending).
+  void expect(size_t entries) { expected_ = entries; }
+
   // Writer side. Gives the shadow up (freed after a grace period, off this
   // thread): before the table is published whole, discarded or replaced.
   void drop() {
@@ -132,9 +140,11 @@ class ShadowGrowth {
     } else if (next_ && next_->upsert(key, hash, kind, v) == Put::kFull) {
       drop();  // the shadow wants compaction (rewritten entries): a rebuild will do it
     }
-    // Half of the load limit: the shadow starts.
-    if (!next_ && t->capacity() >= kMinCapacity && t->used_slots() * 3 >= t->max_used() * 2) {
-      next_ = std::make_unique<Table>(t->capacity() * 2);
+    // Two thirds of the load limit (and past what the table was sized for):
+    // the shadow starts.
+    if (!next_ && t->capacity() >= kMinCapacity && t->used_slots() * 3 >= t->max_used() * 2 &&
+        t->used_slots() >= expected_) {
+      next_ = Table::create(t->capacity() * 2, t->live_bytes() + t->live_bytes() / 2);
       cursor_ = 0;
     }
     if (next_ && cursor_ < t->capacity()) {
@@ -169,6 +179,7 @@ class ShadowGrowth {
 
   std::unique_ptr<Table> next_;
   size_t cursor_ = 0;
+  size_t expected_ = 0;
   Stats stats_;
 };
 

@@ -54,11 +54,13 @@ inline void (*g_pending_freed_for_test)() = nullptr;
 // millions of entries: once taken from its group it is freed through
 // rcu::retire (PendingPtr), never on the writer (SPEC §5.1).
 struct Pending {
-  // Sized for `expected` entries (the group's current size: a new sync of a
-  // group is usually about as large as the last), so a steady-state sync of
-  // 1M entries never stops the writer for a full rehash while it builds.
-  explicit Pending(size_t expected = 0)
-      : table(std::make_unique<RuleTable>(expected * 2 + 64, expected * 40)) {}
+  // Sized for `expected` entries of `expected_bytes` in all (the group's
+  // current size: a new sync of a group is usually about as large as the
+  // last), so a steady-state resync never grows its table while it builds.
+  explicit Pending(size_t expected = 0, size_t expected_bytes = 0)
+      : table(RuleTable::with_headroom(expected, expected_bytes)) {
+    growth.expect(expected);
+  }
   std::unique_ptr<RuleTable> table;
   ShadowGrowth<RuleTable> growth;  // how `table` grows (every upsert and erase goes through it)
   std::map<std::string, RuleValue> patterns;
@@ -85,7 +87,7 @@ struct Group {
   ShadowGrowth<RuleTable> active_growth;  // how active->table grows under immediate ADD_DOMAINs
 
   explicit Group(std::string_view name)
-      : id(name), active(new Policy(new RuleTable(16), nullptr)) {}
+      : id(name), active(new Policy(RuleTable::create(0).release(), nullptr)) {}
   ~Group() { delete active.load(std::memory_order_relaxed); }
 };
 
@@ -108,8 +110,8 @@ struct SyncStamp {
 struct StoreState {
   // Published pointers: release stores by the writer pair with acquire loads
   // in lookups (a reader that sees a table sees its slots initialised).
-  std::atomic<GroupDir*> groups{new GroupDir(64)};
-  std::atomic<RuleTable*> malicious{new RuleTable(64)};
+  std::atomic<GroupDir*> groups{GroupDir::create(64).release()};
+  std::atomic<RuleTable*> malicious{RuleTable::create(64).release()};
   // seq_cst: Reader::online()/quiescent() must observe a new prototype
   // published before a grace period the writer then waits for.
   std::atomic<ScratchProto*> scratch_proto{nullptr};

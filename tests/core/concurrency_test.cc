@@ -182,6 +182,9 @@ TEST(ConcurrencyTest, GroupScanWhileGroupsComeAndGo) {
       (void)store.apply(msg(MessageType::kRemoveGroup, "g" + std::to_string(i)));
       generation[i] = 0;
     }
+    // The scanner has seen groups before the writer goes on (it could run
+    // all 40 rounds before the scanner's first pass, and end empty).
+    while (round == 0 && seen.load(std::memory_order_relaxed) == 0) std::this_thread::yield();
     if (round % 10 == 9) {
       store.clear();  // everything at once, as a discarded snapshot does
       std::fill(generation.begin(), generation.end(), 0);

@@ -32,7 +32,7 @@ RuleValue value_of(uint32_t x) {
 }
 
 TEST(ShadowGrowthTest, LargeTablesGrowByTakingOverTheShadowNeverByRebuilding) {
-  auto t = std::make_unique<RuleTable>(64);
+  auto t = RuleTable::create(64);
   Growth g;
   uint64_t rebuilds_when_large = UINT64_MAX;
   constexpr size_t kKeys = 200'000;
@@ -60,7 +60,7 @@ TEST(ShadowGrowthTest, LargeTablesGrowByTakingOverTheShadowNeverByRebuilding) {
 // Random upserts (new keys and rewrites, both kinds) and erases against a
 // std::map; the table must equal the model at every checkpoint.
 TEST(ShadowGrowthTest, HoldsExactlyWhatWasWrittenUnderRewritesAndErases) {
-  auto t = std::make_unique<RuleTable>(64);
+  auto t = RuleTable::create(64);
   Growth g;
   std::map<std::pair<std::string, unsigned>, uint32_t> model;
   std::mt19937_64 rng(12);
