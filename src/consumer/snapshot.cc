@@ -20,7 +20,6 @@ namespace policysync {
 
 using detail::Group;
 using detail::GroupDir;
-using detail::Policy;
 using detail::RuleTable;
 using detail::RuleValue;
 
@@ -233,13 +232,14 @@ struct SnapshotCodec {
     put_table(o, *state.malicious.load(std::memory_order_relaxed), {});
     GroupDir* dir = state.groups.load(std::memory_order_relaxed);
     o.put<uint32_t>(static_cast<uint32_t>(dir->size()));
-    dir->for_each([&](std::string_view, uint64_t, unsigned, Group* g) {
-      o.str16(g->id);
-      const Policy* p = g->active.load(std::memory_order_relaxed);
-      o.put<uint64_t>(p->generation);
-      o.str16(std::string_view(p->origin).substr(0, 255));
-      o.put<int64_t>(p->synced_unix_ms);
-      put_table(o, *p->table.load(std::memory_order_relaxed), g->patterns);
+    dir->for_each_record([&](std::string_view id, unsigned, const detail::GroupSlot& slot) {
+      const Group* g = slot.group;
+      o.str16(id);
+      const detail::PolicyInfo& info = g->active->extra();
+      o.put<uint64_t>(info.generation);
+      o.str16(info.origin_view().substr(0, 255));
+      o.put<int64_t>(info.synced_unix_ms);
+      put_table(o, *g->active, g->patterns);
       const detail::Pending* pend = g->pending.get();
       o.put<uint8_t>(pend ? kFlagPending | (pend->aborted ? kFlagAborted : 0) |
                                 (pend->over_limit ? kFlagOverLimit : 0)
@@ -261,18 +261,16 @@ struct SnapshotCodec {
     return std::move(o.s);
   }
 
-  // The entries' share of the body, exactly (kind byte + record bytes each);
-  // the rest (offsets, group headers) grows the buffer if it must.
+  // The entries' share of the body, exactly (a record holds what an entry
+  // is written as: kind, value, length, name); the rest (offsets, group
+  // headers) grows the buffer if it must.
   static size_t estimated_body(const PolicyStore& store) {
     const detail::StoreState& state = PolicyStore::Access::state(store);
-    auto bytes = [](const RuleTable& t) { return t.live_bytes() + t.size(); };
-    size_t n = 4096 + bytes(*state.malicious.load(std::memory_order_relaxed));
+    size_t n = 4096 + state.malicious.load(std::memory_order_relaxed)->live_bytes();
     state.groups.load(std::memory_order_relaxed)
-        ->for_each_record([&](std::string_view id, unsigned, Group* g) {
-          n += 64 + id.size() +
-               bytes(*g->active.load(std::memory_order_relaxed)
-                          ->table.load(std::memory_order_relaxed));
-          if (g->pending) n += bytes(*g->pending->table);
+        ->for_each_record([&](std::string_view id, unsigned, const detail::GroupSlot& slot) {
+          n += 64 + id.size() + slot.group->active->live_bytes();
+          if (slot.group->pending) n += slot.group->pending->table->live_bytes();
         });
     return n;
   }
@@ -281,7 +279,7 @@ struct SnapshotCodec {
     const char* rec = PolicyStore::Access::state(*store)
                           .groups.load(std::memory_order_relaxed)
                           ->find_one(id, detail::plain_hash(id));
-    return rec ? GroupDir::Record(rec).value() : nullptr;
+    return rec ? GroupDir::Record(rec).value().group : nullptr;
   }
 
   // Replaces a just-opened sync's pending state with one sized for n entries.

@@ -16,7 +16,6 @@ using detail::kWildcardKind;
 using detail::PatternRule;
 using detail::PatternSet;
 using detail::Pending;
-using detail::Policy;
 using detail::RuleTable;
 using detail::RuleValue;
 
@@ -96,7 +95,19 @@ struct PolicyStore::Ops {
   Group* find(std::string_view id) const {
     GroupDir* dir = st.groups.load(std::memory_order_relaxed);
     const char* rec = dir->find_one(id, detail::plain_hash(id));
-    return rec ? GroupDir::Record(rec).value() : nullptr;
+    return rec ? GroupDir::Record(rec).value().group : nullptr;
+  }
+
+  // Makes `t` the group's active table for readers: one release store into
+  // its directory record (and into the shadow's copy of it, if the directory
+  // is growing), pairing with the readers' acquire load (active_table()).
+  void publish_active(Group* g, std::string_view id, RuleTable* t) {
+    g->active = t;
+    st.groups_growth.mutate(
+        *st.groups.load(std::memory_order_relaxed), id, detail::plain_hash(id), 0, [t](char* rec) {
+          auto* slot = reinterpret_cast<detail::GroupSlot*>(rec);
+          std::atomic_ref<RuleTable*>(slot->active).store(t, std::memory_order_release);
+        });
   }
 
   Group* find_or_create(std::string_view id, Status* why) {
@@ -112,10 +123,10 @@ struct PolicyStore::Ops {
                     "groups limit " + std::to_string(s.limits_.max_groups) + " reached");
       return nullptr;
     }
-    auto g = std::make_unique<Group>(id);
-    if (!stored(
-            st.groups_growth.upsert_published(st.groups, id, detail::plain_hash(id), 0, g.get()),
-            id, why))
+    auto g = std::make_unique<Group>();
+    const detail::GroupSlot slot{g->active, g.get()};
+    if (!stored(st.groups_growth.upsert_published(st.groups, id, detail::plain_hash(id), 0, slot),
+                id, why))
       return nullptr;
     ++st.group_count;
     return g.release();
@@ -179,9 +190,9 @@ struct PolicyStore::Ops {
     std::unique_ptr<PatternSet> set;
     Status why = compile(rules, &set);
     if (!why.ok()) return why;
-    Policy* p = g->active.load(std::memory_order_relaxed);
-    // Release pairs with the readers' acquire load of Policy::patterns.
-    const PatternSet* old = p->patterns.exchange(set.release(), std::memory_order_acq_rel);
+    // Release pairs with the readers' acquire load of PolicyInfo::patterns.
+    const PatternSet* old =
+        g->active->extra().patterns.exchange(set.release(), std::memory_order_acq_rel);
     rcu::retire(const_cast<PatternSet*>(old));
     g->patterns = std::move(rules);
     return Status();
@@ -217,7 +228,6 @@ struct PolicyStore::Ops {
       }
       return outcome(ApplyResult::kBuffered);
     }
-    Policy* pol = g->active.load(std::memory_order_relaxed);
     if (m.domain.kind == RuleKind::kPattern) {
       auto rules = g->patterns;
       const bool fresh = !rules.count(key);
@@ -231,11 +241,12 @@ struct PolicyStore::Ops {
     }
     const unsigned kind = kind_bit(m.domain.kind);
     const uint64_t h = detail::domain_hash(key);
-    RuleTable* t = pol->table.load(std::memory_order_relaxed);
+    RuleTable* t = g->active;
     if (active_size(g) >= s.limits_.max_entries_per_group && !t->find_one(key, h, kind) &&
         over_entry_limit(active_size(g), &why))
       return outcome(ApplyResult::kRejected, why);
-    const detail::TablePut put = g->active_growth.upsert_published(pol->table, key, h, kind, v);
+    const detail::TablePut put = g->active_growth.upsert_published(
+        t, key, h, kind, v, [&](RuleTable* bigger) { publish_active(g, m.group_id, bigger); });
     if (!stored(put, key, &why)) return outcome(ApplyResult::kRejected, why);
     st.total_entries += put == detail::TablePut::kInserted;
     return outcome(ApplyResult::kApplied);
@@ -263,9 +274,7 @@ struct PolicyStore::Ops {
     }
     const unsigned kind = kind_bit(m.domain.kind);
     const uint64_t h = detail::domain_hash(key);
-    st.total_entries -= g->active_growth.erase(
-        *g->active.load(std::memory_order_relaxed)->table.load(std::memory_order_relaxed), key, h,
-        kind);
+    st.total_entries -= g->active_growth.erase(*g->active, key, h, kind);
     if (p) p->growth.erase(*p->table, key, h, kind);  // so the swap does not bring it back
     return outcome(ApplyResult::kApplied);
   }
@@ -314,9 +323,7 @@ struct PolicyStore::Ops {
                             "open syncs limit " + std::to_string(s.limits_.max_open_syncs) +
                                 " reached; the sync is dropped until its SYNC_COMPLETE"));
     }
-    const RuleTable* t =
-        g->active.load(std::memory_order_relaxed)->table.load(std::memory_order_relaxed);
-    g->pending = std::make_unique<Pending>(t->size(), t->live_bytes());
+    g->pending = std::make_unique<Pending>(g->active->size(), g->active->live_bytes());
     ++st.open_syncs;
     if (restart) {
       bump(s.counters_.syncs_restarted);
@@ -349,24 +356,30 @@ struct PolicyStore::Ops {
     p->growth.drop();  // the table is complete as it is
     const size_t entries = p->table->size() + p->patterns.size();
     settle(p->table);
-    auto* fresh = new Policy(p->table.release(), set.release());
+    RuleTable* fresh = p->table.release();
+    detail::PolicyInfo& info = fresh->extra();
+    info.patterns.store(set.release(), std::memory_order_relaxed);  // published with the table
     if (const detail::SyncStamp* r = st.restore_stamp) {
-      fresh->generation = r->generation;
-      fresh->origin.assign(r->origin);
-      fresh->synced_unix_ms = r->synced_unix_ms;
+      info.generation = r->generation;
+      origin = r->origin;
+      info.synced_unix_ms = r->synced_unix_ms;
     } else {
-      fresh->generation = g->active.load(std::memory_order_relaxed)->generation + 1;
-      fresh->origin.assign(origin);
-      fresh->synced_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
+      info.generation = g->active->extra().generation + 1;
+      info.synced_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
     }
+    origin = origin.substr(0, 255);
+    info.origin = origin.empty() ? nullptr : fresh->store_bytes(origin);
+    info.origin_len = static_cast<uint32_t>(origin.size());
     st.total_entries += entries;
     st.total_entries -= active_size(g);
-    // The swap (SPEC §3): one release store, pairing with the readers'
-    // acquire load of Group::active. The old generation is freed on the
-    // call_rcu thread after a grace period; the writer does not wait.
-    Policy* old = g->active.exchange(fresh, std::memory_order_acq_rel);
+    // The swap (SPEC §3): one release store into the group's directory
+    // record, pairing with the readers' acquire load. The old generation is
+    // freed on the call_rcu thread after a grace period; the writer does not
+    // wait.
+    RuleTable* old = g->active;
+    publish_active(g, m.group_id, fresh);
     rcu::retire(old);
     g->active_growth.drop();  // it was growing the old generation's table
     g->patterns = std::move(p->patterns);
@@ -381,17 +394,14 @@ struct PolicyStore::Ops {
     if (!g) return outcome(ApplyResult::kApplied);
     if (take_pending(g)) bump(s.counters_.syncs_discarded);
     st.total_entries -= active_size(g);
-    st.groups_growth.erase(*st.groups.load(std::memory_order_relaxed), g->id,
-                           detail::plain_hash(g->id), 0);
+    st.groups_growth.erase(*st.groups.load(std::memory_order_relaxed), m.group_id,
+                           detail::plain_hash(m.group_id), 0);
     --st.group_count;
     rcu::retire(g);
     return outcome(ApplyResult::kApplied);
   }
 
-  size_t active_size(const Group* g) const {
-    const Policy* p = g->active.load(std::memory_order_relaxed);
-    return p->table.load(std::memory_order_relaxed)->size() + g->patterns.size();
-  }
+  size_t active_size(const Group* g) const { return g->active->size() + g->patterns.size(); }
 };
 
 PolicyStore::PolicyStore(StoreLimits limits) : limits_(limits), state_(std::make_unique<State>()) {}
@@ -400,7 +410,8 @@ PolicyStore::~PolicyStore() {
   rcu::barrier();  // every deferred free has run
   detail::StoreState& st = *state_;
   GroupDir* dir = st.groups.load(std::memory_order_relaxed);
-  dir->for_each([](std::string_view, uint64_t, unsigned, Group* g) { delete g; });
+  dir->for_each_record(
+      [](std::string_view, unsigned, const detail::GroupSlot& s) { delete s.group; });
   delete dir;
   delete st.malicious.load(std::memory_order_relaxed);
   delete st.scratch_proto.load();
@@ -512,11 +523,14 @@ void PolicyStore::clear() {
   // Both replaced by empty tables with one release store each (pairs with the
   // readers' acquire loads); the old ones and every group go through RCU.
   GroupDir* old_dir = st.groups.exchange(GroupDir::create(64).release(), std::memory_order_acq_rel);
-  old_dir->for_each([](std::string_view, uint64_t, unsigned, Group* g) { rcu::retire(g); });
+  old_dir->for_each_record(
+      [](std::string_view, unsigned, const detail::GroupSlot& s) { rcu::retire(s.group); });
   rcu::retire(old_dir);
   rcu::retire(st.malicious.exchange(RuleTable::create(64).release(), std::memory_order_acq_rel));
   st.groups_growth.drop();
   st.malicious_growth.drop();
+  st.groups_growth.expect(0);
+  st.malicious_growth.expect(0);
   st.group_count = 0;
   st.open_syncs = 0;
   st.total_entries = 0;
@@ -551,11 +565,9 @@ size_t PolicyStore::memory_bytes() const {
   size_t total = st.malicious.load(std::memory_order_relaxed)->memory_bytes();
   GroupDir* dir = st.groups.load(std::memory_order_relaxed);
   total += dir->memory_bytes();
-  dir->for_each([&](std::string_view, uint64_t, unsigned, Group* g) {
-    total += g->active.load(std::memory_order_relaxed)
-                 ->table.load(std::memory_order_relaxed)
-                 ->memory_bytes();
-    if (g->pending) total += g->pending->table->memory_bytes();
+  dir->for_each_record([&](std::string_view, unsigned, const detail::GroupSlot& s) {
+    total += sizeof(Group) + s.group->active->memory_bytes();
+    if (s.group->pending) total += s.group->pending->table->memory_bytes();
   });
   return total;
 }

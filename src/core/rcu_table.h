@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <new>
 #include <string_view>
@@ -55,11 +56,19 @@ enum class TablePut { kInserted, kUpdated, kFull, kKeyTooLong };
 // entries written; tests/consumer/restore_probe_test.cc).
 inline thread_local uint64_t t_table_probes = 0;
 
+// The default Extra: nothing beside the table.
+struct NoExtra {
+  void adopt(NoExtra&, const std::function<const char*(std::string_view)>&) {}
+};
+
 // Hash: a stateless type with `static uint64_t hash(std::string_view key)`,
 // the same function the callers use to compute the `hash` arguments.
+// Extra: what the owner keeps in the table's header (a group's policy
+// generation), with adopt(old, store) to take it over from a table this one
+// replaces (`store` copies bytes into this table's arena).
 // alignas(64): the chunks follow the header in the same allocation, each on
 // a cache line of its own.
-template <typename V, typename Hash>
+template <typename V, typename Hash, typename Extra = NoExtra>
 class alignas(64) RcuTable {
   static_assert(std::is_trivially_copyable_v<V>);
 
@@ -254,8 +263,9 @@ class alignas(64) RcuTable {
   }
 
   // Reader side, wait-free. Visits the live records in slots [from, from +
-  // max): fn(key, value). Returns the slot after the last one looked at
-  // (capacity() once the end is reached).
+  // max): fn(record), the record's address (Record(rec) reads it). Returns
+  // the slot after the last one looked at (capacity() once the end is
+  // reached).
   template <typename Fn>
   size_t scan(size_t from, size_t max, Fn&& fn) const {
     size_t i = from;
@@ -264,8 +274,7 @@ class alignas(64) RcuTable {
       // Acquire pairs with publish_slot()'s release stores, as in find().
       const uint64_t ctrl = chunks_[i / kSlotsPerChunk].ctrl.load(std::memory_order_acquire);
       if (byte(ctrl, i % kSlotsPerChunk) < kFullBit) continue;
-      Record r(ptr(i).load(std::memory_order_acquire));
-      fn(r.key(), r.value());
+      fn(ptr(i).load(std::memory_order_acquire));
     }
     return i;
   }
@@ -303,6 +312,27 @@ class alignas(64) RcuTable {
     }
   }
 
+  // What the owner keeps in the header. Readers may read what the writer
+  // published before the table itself.
+  Extra& extra() { return extra_; }
+  const Extra& extra() const { return extra_; }
+
+  // Writer side. Copies `bytes` into the arena (not a record: kept as long as
+  // the table, never counted as live or garbage) and returns where.
+  const char* store_bytes(std::string_view bytes) {
+    const size_t need = (bytes.size() + alignof(V) - 1) / alignof(V) * alignof(V);
+    if (static_cast<size_t>(cur_end_ - cur_) < need) add_block(need);
+    char* p = cur_;
+    cur_ += need;
+    std::memcpy(p, bytes.data(), bytes.size());
+    return p;
+  }
+
+  // Writer side. This table takes over `old`'s Extra (it replaces `old`).
+  void adopt_extra(RcuTable& old) {
+    extra_.adopt(old.extra_, [this](std::string_view b) { return store_bytes(b); });
+  }
+
   // Reader side, wait-free. True: the table held nothing a moment ago, so a
   // lookup may skip it (an empty malicious feed then costs nothing).
   bool maybe_empty() const { return live_hint_.load(std::memory_order_relaxed) == 0; }
@@ -314,9 +344,7 @@ class alignas(64) RcuTable {
   // upsert() reports kFull once used_slots() would pass this: 3/4 of the slots.
   size_t max_used() const { return capacity() * 3 / 4; }
   // Everything this table allocated: its own block, outside chunks, arena blocks.
-  size_t memory_bytes() const {
-    return own_bytes_ + (chunks_inline_ ? 0 : chunks_count_ * sizeof(Chunk)) + extra_arena_bytes_;
-  }
+  size_t memory_bytes() const { return own_bytes_ + (outside_ ? outside_->bytes : 0); }
   // What a record of a key of `key_len` bytes takes in the arena.
   static size_t record_size(size_t key_len) {
     const size_t a = alignof(V);
@@ -338,7 +366,7 @@ class alignas(64) RcuTable {
   static constexpr uint64_t kSlotBytes = 0x0080808080808080ull;  // the seven slot tags' high bits
 
   RcuTable(size_t chunks, bool inline_chunks, size_t arena_bytes)
-      : chunks_count_(chunks), chunks_inline_(inline_chunks) {
+      : chunks_count_(static_cast<uint32_t>(chunks)) {
     char* tail = reinterpret_cast<char*>(this) + sizeof(RcuTable);
     own_bytes_ =
         round64(sizeof(RcuTable) + (inline_chunks ? chunks * sizeof(Chunk) : 0) + arena_bytes);
@@ -347,8 +375,10 @@ class alignas(64) RcuTable {
       std::memset(static_cast<void*>(chunks_), 0, chunks * sizeof(Chunk));  // every tag kEmpty
       tail += chunks * sizeof(Chunk);
     } else {
-      outside_chunks_ = big_alloc<Chunk>(chunks);  // zero-filled
-      chunks_ = outside_chunks_.get();
+      outside_ = std::make_unique<Outside>();
+      outside_->chunks = big_alloc<Chunk>(chunks);  // zero-filled
+      outside_->bytes = outside_->chunks.get_deleter().bytes;
+      chunks_ = outside_->chunks.get();
     }
     cur_ = tail;
     cur_end_ = tail + arena_bytes;
@@ -459,23 +489,29 @@ class alignas(64) RcuTable {
     if (size < 256) size = 256;
     if (size > (1u << 20)) size = 1u << 20;
     if (size < need) size = need;
-    blocks_.push_back(big_alloc<char>(size));  // 16-byte aligned at least
-    extra_arena_bytes_ += blocks_.back().get_deleter().bytes >= kHugePage
-                              ? blocks_.back().get_deleter().bytes
-                              : (size + 63) / 64 * 64;
-    cur_ = blocks_.back().get();
+    if (!outside_) outside_ = std::make_unique<Outside>();
+    outside_->blocks.push_back(big_alloc<char>(size));  // 16-byte aligned at least
+    const size_t bytes = outside_->blocks.back().get_deleter().bytes;
+    outside_->bytes += bytes >= kHugePage ? bytes : (size + 63) / 64 * 64;
+    cur_ = outside_->blocks.back().get();
     cur_end_ = cur_ + size;
   }
 
+  // What a table keeps outside its own allocation (a large table's chunks,
+  // arena blocks added as it fills); none for a table sized to its content.
+  struct Outside {
+    BigPtr<Chunk> chunks;
+    std::vector<BigPtr<char>> blocks;
+    size_t bytes = 0;
+  };
+
   Chunk* chunks_ = nullptr;
-  size_t chunks_count_;
-  bool chunks_inline_;
-  size_t own_bytes_ = 0;  // this allocation: header, inline chunks, inline arena
-  BigPtr<Chunk> outside_chunks_;
-  char* cur_ = nullptr;  // arena: next record
+  Extra extra_;
+  uint32_t chunks_count_;
+  uint32_t own_bytes_ = 0;  // this allocation: header, inline chunks, inline arena
+  char* cur_ = nullptr;     // arena: next record
   char* cur_end_ = nullptr;
-  std::vector<BigPtr<char>> blocks_;  // arena blocks beyond the inline one
-  size_t extra_arena_bytes_ = 0;
+  std::unique_ptr<Outside> outside_;
   uint32_t used_ = 0;  // non-empty slots (live + tombstones)
   uint32_t live_ = 0;
   uint32_t tombs_ = 0;

@@ -9,12 +9,10 @@
 
 namespace policysync {
 
-using detail::Group;
 using detail::GroupDir;
 using detail::kPlainKind;
 using detail::kWildcardKind;
 using detail::PatternSet;
-using detail::Policy;
 using detail::RuleTable;
 using detail::RuleValue;
 
@@ -123,8 +121,8 @@ void Reader::online() {
 GroupRef Reader::find_group(std::string_view group_id) const {
   // Acquire pairs with the writer's release store of a rebuilt directory.
   const GroupDir* dir = PolicyStore::Access::state(store_).groups.load(std::memory_order_acquire);
-  const char* rec = dir->find_one(group_id, detail::plain_hash(group_id));
-  return GroupRef(rec ? GroupDir::Record(rec).value() : nullptr);
+  // The group's directory record: lookups load its active table from it.
+  return GroupRef(dir->find_one(group_id, detail::plain_hash(group_id)));
 }
 
 // The lookup steps; nested in Reader for its private members.
@@ -132,9 +130,9 @@ struct Reader::Ops {
   // The pointers one lookup or one batch reads, loaded once.
   struct Tables {
     const RuleTable* mal = nullptr;  // null when the feed is empty
-    const Policy* pol = nullptr;
-    const RuleTable* tab = nullptr;
+    const RuleTable* tab = nullptr;  // the group's active table (null: unknown group)
     const detail::PatternSet* patterns = nullptr;
+    uint64_t generation = 0;
   };
   static Tables load(const Reader& r, const void* group);
   static Verdict resolve(const Reader& r, const Tables& t, const detail::PreparedQuery& q);
@@ -147,7 +145,6 @@ struct Reader::Ops {
 };
 
 Reader::Ops::Tables Reader::Ops::load(const Reader& r, const void* group) {
-  const Group* g = static_cast<const Group*>(group);
   const PolicyStore& store_ = r.store_;
   // Acquire loads pair with the writer's release stores of each pointer: a
   // table or policy seen here is fully built. Loaded once per lookup or per
@@ -155,9 +152,11 @@ Reader::Ops::Tables Reader::Ops::load(const Reader& r, const void* group) {
   Tables t;
   t.mal = PolicyStore::Access::state(store_).malicious.load(std::memory_order_acquire);
   if (t.mal->maybe_empty()) t.mal = nullptr;  // no feed: no probe per suffix
-  t.pol = g ? g->active.load(std::memory_order_acquire) : nullptr;
-  t.tab = t.pol ? t.pol->table.load(std::memory_order_acquire) : nullptr;
-  t.patterns = t.pol ? t.pol->patterns.load(std::memory_order_acquire) : nullptr;
+  if (group == nullptr) return t;
+  t.tab = detail::active_table(static_cast<const char*>(group));
+  // Acquire pairs with the release store of an immediate pattern change.
+  t.patterns = t.tab->extra().patterns.load(std::memory_order_acquire);
+  t.generation = t.tab->extra().generation;
   return t;
 }
 
@@ -233,20 +232,21 @@ Verdict Reader::lookup(GroupRef group, std::string_view qname) const {
   if (!q.prepare(qname)) return refused(MatchSource::kInvalidQuery);
   const Ops::Tables t = Ops::load(*this, group.g_);
   Verdict v = Ops::resolve(*this, t, q);
-  v.generation = t.pol ? t.pol->generation : 0;
+  v.generation = t.generation;
   return v;
 }
 
 GroupVersion Reader::version(GroupRef group) const {
   GroupVersion v;
   if (!group) return v;
-  // Acquire pairs with the writer's release store of Group::active.
-  const Group* g = static_cast<const Group*>(group.g_);
-  const Policy* p = g->active.load(std::memory_order_acquire);
-  v.group = g->id;
-  v.generation = p->generation;
-  v.origin = p->origin;
-  v.synced_unix_ms = p->synced_unix_ms;
+  const char* rec = static_cast<const char*>(group.g_);
+  // Acquire (in active_table) pairs with the writer's release store of the
+  // record's table: its PolicyInfo was set before.
+  const detail::PolicyInfo& info = detail::active_table(rec)->extra();
+  v.group = GroupDir::Record(rec).key();
+  v.generation = info.generation;
+  v.origin = info.origin_view();
+  v.synced_unix_ms = info.synced_unix_ms;
   return v;
 }
 
@@ -255,7 +255,7 @@ uint64_t Reader::scan_groups(uint64_t cursor, size_t limit, void* ctx,
   // Acquire pairs with the writer's release store of a rebuilt directory.
   const GroupDir* dir = PolicyStore::Access::state(store_).groups.load(std::memory_order_acquire);
   const size_t next =
-      dir->scan(cursor, limit, [&](std::string_view, Group* g) { fn(ctx, version(GroupRef(g))); });
+      dir->scan(cursor, limit, [&](const char* rec) { fn(ctx, version(GroupRef(rec))); });
   return next >= dir->capacity() ? 0 : next;
 }
 
@@ -273,7 +273,7 @@ void Reader::Ops::batch(const Reader& r, GroupRef group, size_t n, Verdict* out,
   detail::PreparedQuery qs[kChunk];
   MatchSource why[kChunk];
   const Tables t = load(r, group.g_);
-  const uint64_t generation = t.pol ? t.pol->generation : 0;
+  const uint64_t generation = t.generation;
   for (size_t base = 0; base < n; base += kChunk) {
     const size_t m = n - base < kChunk ? n - base : kChunk;
     for (size_t i = 0; i < m; ++i) {
@@ -305,7 +305,7 @@ Verdict Reader::lookup_wire(GroupRef group, std::span<const uint8_t> wire) const
   if (why != MatchSource::kNone) return refused(why);
   const Ops::Tables t = Ops::load(*this, group.g_);
   Verdict v = Ops::resolve(*this, t, q);
-  v.generation = t.pol ? t.pol->generation : 0;
+  v.generation = t.generation;
   return v;
 }
 

@@ -70,13 +70,31 @@ class ShadowGrowth {
   template <typename V>
   [[nodiscard]] Put upsert_published(std::atomic<Table*>& slot, std::string_view key, uint64_t hash,
                                      unsigned kind, const V& v) {
-    return step(slot.load(std::memory_order_relaxed), key, hash, kind, v,
-                [&](std::unique_ptr<Table> bigger) {
-                  Table* old = slot.load(std::memory_order_relaxed);  // the writer's own pointer
-                  slot.store(bigger.get(), std::memory_order_release);
-                  rcu::retire(old);
-                  return bigger.release();
-                });
+    return upsert_published(slot.load(std::memory_order_relaxed), key, hash, kind, v,
+                            [&](Table* bigger) { slot.store(bigger, std::memory_order_release); });
+  }
+
+  // Writer side. The same for a table `t` that readers reach some other way:
+  // publish(bigger) makes them reach the larger table instead (with a
+  // release store); then `t` is retired through RCU.
+  template <typename V, typename Publish>
+  [[nodiscard]] Put upsert_published(Table* t, std::string_view key, uint64_t hash, unsigned kind,
+                                     const V& v, Publish&& publish) {
+    return step(t, key, hash, kind, v, [&](std::unique_ptr<Table> bigger) {
+      publish(bigger.get());
+      rcu::retire(t);
+      return bigger.release();
+    });
+  }
+
+  // Writer side. Applies fn(record) to the record of (key, kind) in `t` and
+  // in the shadow, if they hold it: a change made in place (a value readers
+  // load atomically) that the shadow must not lose when it takes over.
+  template <typename Fn>
+  void mutate(const Table& t, std::string_view key, uint64_t hash, unsigned kind, Fn&& fn) {
+    if (const char* r = t.find_one(key, hash, kind)) fn(const_cast<char*>(r));
+    if (next_)
+      if (const char* r = next_->find_one(key, hash, kind)) fn(const_cast<char*>(r));
   }
 
   // Writer side. Removes (key, kind) from t and from the shadow; returns
@@ -134,6 +152,7 @@ class ShadowGrowth {
         rcu::retire(bigger.release());  // t still holds every entry: nothing is lost
         return p;
       }
+      bigger->adopt_extra(*t);  // what the owner keeps in t's header goes along
       t = install(std::move(bigger));
     } else if (p == Put::kKeyTooLong) {
       return p;

@@ -5,6 +5,7 @@
 #include <hs/hs_runtime.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,33 +20,68 @@
 
 namespace policysync::detail {
 
-using RuleTable = RcuTable<RuleValue, DomainHash>;
+// A rule table's header part (RcuTable's Extra): which sync made the
+// generation a group's active table holds, and the group's pattern rules.
+// (The feed's table carries one too, unused.) Set by the writer before the
+// table is published (with the release store of its pointer) and immutable
+// after, except `patterns`.
+struct PolicyInfo {
+  uint64_t generation = 0;  // the group's syncs completed so far
+  int64_t synced_unix_ms = 0;
+  const char* origin = nullptr;  // "policy/0@42", in the table's arena
+  uint32_t origin_len = 0;
+  // Replaced by an immediate pattern change: the release store (writer)
+  // pairs with the readers' acquire load (a reader that sees a set sees its
+  // database).
+  std::atomic<const PatternSet*> patterns{nullptr};
+  bool owns_patterns = true;  // writer-only: false once a larger table took them over
+
+  PolicyInfo() = default;
+  PolicyInfo(const PolicyInfo&) = delete;
+  PolicyInfo& operator=(const PolicyInfo&) = delete;
+  ~PolicyInfo() {
+    if (owns_patterns) delete patterns.load(std::memory_order_relaxed);
+  }
+  std::string_view origin_view() const { return {origin, origin_len}; }
+  // A table replacing `old` (growth, compaction) takes over its generation
+  // and its patterns; `store` copies the origin into the new table's arena.
+  void adopt(PolicyInfo& old, const std::function<const char*(std::string_view)>& store) {
+    generation = old.generation;
+    synced_unix_ms = old.synced_unix_ms;
+    origin = old.origin_len ? store(old.origin_view()) : nullptr;
+    origin_len = old.origin_len;
+    patterns.store(old.patterns.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    owns_patterns = old.owns_patterns;
+    old.owns_patterns = false;
+  }
+};
+
+using RuleTable = RcuTable<RuleValue, DomainHash, PolicyInfo>;
 struct Group;
-using GroupDir = RcuTable<Group*, PlainHash>;
+
+// A group's entry in the directory (the value of its record, keyed by the
+// group id). `active` is what readers follow: the directory's record is
+// updated in place when a sync or a growth replaces the group's table
+// (publish_active in policy_store.cc), so a lookup goes directory -> table
+// with no hop between.
+struct GroupSlot {
+  // Readers load it through std::atomic_ref with acquire, pairing with the
+  // writer's release store: a reader that sees a table sees it built, its
+  // PolicyInfo included.
+  RuleTable* active;
+  Group* group;  // writer-only
+};
+using GroupDir = RcuTable<GroupSlot, PlainHash>;
 
 // Kinds of rule in a RuleTable, one bit each in a slot.
 inline constexpr unsigned kPlainKind = 0;     // "example.com"
 inline constexpr unsigned kWildcardKind = 1;  // "*.example.com", stored as "example.com"
 
-// One generation of a group's active policy. Readers reach it through
-// Group::active; a SYNC_COMPLETE replaces the whole Policy. Immediate
-// operations change `table` in place, or replace `table` / `patterns` (growth,
-// pattern change), retiring the old one through RCU.
-struct Policy {
-  std::atomic<RuleTable*> table;
-  std::atomic<const PatternSet*> patterns;
-  // Which sync made this generation (immutable once published; readers may
-  // read them): the group's syncs completed so far, the SYNC_COMPLETE's
-  // origin as the writer named it (e.g. "policy/0@42"), and when.
-  uint64_t generation = 0;
-  std::string origin;
-  int64_t synced_unix_ms = 0;
-  Policy(RuleTable* t, const PatternSet* p) : table(t), patterns(p) {}
-  ~Policy() {
-    delete table.load(std::memory_order_relaxed);
-    delete patterns.load(std::memory_order_relaxed);
-  }
-};
+// Reader side: the active table of the group whose directory record is `rec`.
+inline const RuleTable* active_table(const char* rec) {
+  auto* slot = reinterpret_cast<GroupSlot*>(const_cast<char*>(rec));
+  return std::atomic_ref<RuleTable*>(slot->active).load(std::memory_order_acquire);
+}
 
 // Tests only: called as a Pending is destroyed (nullptr: nothing).
 inline void (*g_pending_freed_for_test)() = nullptr;
@@ -76,19 +112,18 @@ struct Pending {
 };
 using PendingPtr = std::unique_ptr<Pending, rcu::RetireDelete<Pending>>;
 
+// A group's writer-side state (GroupSlot::group). Owns the active table;
+// freed through RCU with it (REMOVE_GROUP, clear).
 struct Group {
-  std::string id;
-  // Release store (writer, at SYNC_COMPLETE) pairs with the readers' acquire
-  // load: a reader that sees the new Policy sees all of its contents.
-  std::atomic<Policy*> active;
-  // Writer-only below.
-  std::map<std::string, RuleValue> patterns;  // what active->patterns was built from
+  RuleTable* active;                          // the writer's copy of GroupSlot::active
+  std::map<std::string, RuleValue> patterns;  // what active's patterns were built from
   std::unique_ptr<Pending> pending;
-  ShadowGrowth<RuleTable> active_growth;  // how active->table grows under immediate ADD_DOMAINs
+  ShadowGrowth<RuleTable> active_growth;  // how active grows under immediate ADD_DOMAINs
 
-  explicit Group(std::string_view name)
-      : id(name), active(new Policy(RuleTable::create(0).release(), nullptr)) {}
-  ~Group() { delete active.load(std::memory_order_relaxed); }
+  Group() : active(RuleTable::create(0).release()) {}
+  Group(const Group&) = delete;
+  Group& operator=(const Group&) = delete;
+  ~Group() { delete active; }
 };
 
 // A Hyperscan scratch prototype large enough for every database published so
