@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -68,7 +69,7 @@ struct ProviderSet {
   static Rule rule(size_t g, uint32_t j) {
     const uint64_t r = mix64(kSeed ^ mix64(g) ^ (uint64_t{j} << 1));
     std::string name = "r" + std::to_string(j) + "-" + name_from(r);
-    if (g % 1000 == 0 && j < 2) return {"ads" + std::to_string(j) + "*." + name, Kind::kPattern};
+    if (!std::getenv("NOPAT") && g % 1000 == 0 && j < 2) return {"ads" + std::to_string(j) + "*." + name, Kind::kPattern};
     if (r % 8 == 7) return {"*." + name, Kind::kWildcard};
     return {std::move(name), Kind::kPlain};
   }

@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 #include "consumer/snapshot_format.h"
 #include "match/pattern_set.h"
@@ -33,35 +34,41 @@ bool valid_name(const Entry& e) {
          std::memcmp(buf, e.name.data(), e.name.size()) == 0;
 }
 
-Status check_entries(const std::vector<Entry>& entries, bool malicious, const std::string& where,
+// `where` names the table in an error (built only then).
+template <typename Where>
+Status check_entries(const std::vector<Entry>& entries, bool malicious, const Where& where,
                      std::vector<PatternRule>* patterns) {
   // Names listed twice are found while the tables are filled
   // (SnapshotCodec::fill_pending), which compares them anyway: a set here
   // cost a third of a restore (issue 12).
   for (const Entry& e : entries) {
     if (malicious && e.kind != RuleKind::kPlain)
-      return bad(where + ": a malicious entry is a rule");
+      return bad(where() + ": a malicious entry is a rule");
     if (!valid_name(e))
-      return bad(where + ": invalid name (" + std::to_string(e.name.size()) + " bytes)");
+      return bad(where() + ": invalid name (" + std::to_string(e.name.size()) + " bytes)");
     const auto action = static_cast<Action>(e.value.action);
     const bool action_ok = malicious ? action == Action::kMalicious
                                      : action == Action::kWhitelist ||
                                            action == Action::kBlacklist || action == Action::kAllow;
     if (!action_ok)
-      return bad(where + ": entry " + std::string(e.name) + " has action " +
+      return bad(where() + ": entry " + std::string(e.name) + " has action " +
                  std::to_string(e.value.action));
     if (e.value.confidence > 100)
-      return bad(where + ": confidence over 100 for " + std::string(e.name));
+      return bad(where() + ": confidence over 100 for " + std::string(e.name));
     if (e.kind == RuleKind::kPattern) patterns->push_back({std::string(e.name), e.value});
   }
   return Status();
 }
 
-Status compiles(std::vector<PatternRule> rules, const std::string& where) {
+template <typename Where>
+Status compiles(std::vector<PatternRule> rules, const Where& where,
+                std::unique_ptr<PatternSet>* out = nullptr) {
   if (rules.empty()) return Status();
   std::unique_ptr<PatternSet> set;
   Status s = PatternSet::compile(std::move(rules), &set);
-  return s.ok() ? s : bad(where + ": " + s.to_string());
+  if (!s.ok()) return bad(where() + ": " + s.to_string());
+  if (out) *out = std::move(set);
+  return s;
 }
 
 // Kafka's topic name rule: 1-249 characters of [a-zA-Z0-9._-].
@@ -76,7 +83,7 @@ bool valid_topic(const std::string& t) {
 
 }  // namespace
 
-Status check(const Staged& st, const StoreLimits& lim) {
+Status check(Staged& st, const StoreLimits& lim) {
   std::map<TopicPartition, int64_t> next;
   for (const Partition& p : st.partitions) {
     const TopicPartition& tp = p.offset.tp;
@@ -91,12 +98,14 @@ Status check(const Staged& st, const StoreLimits& lim) {
   if (st.malicious.size() > lim.max_entries_per_group)
     return bad("malicious table larger than --max-entries-per-group");
   std::vector<PatternRule> none;
-  Status s = check_entries(st.malicious, true, "malicious table", &none);
+  Status s = check_entries(
+      st.malicious, true, [] { return std::string("malicious table"); }, &none);
   if (!s.ok()) return s;
 
-  std::map<std::string_view, const Group*> groups;
+  std::unordered_map<std::string_view, const Group*> groups;
+  groups.reserve(st.groups.size());
   size_t open_syncs = 0;
-  for (const Group& g : st.groups) {
+  for (Group& g : st.groups) {
     if (Status v = check_group_id(g.id); !v.ok()) return bad("group: " + v.to_string());
     if (!groups.emplace(g.id, &g).second) return bad("group " + g.id + " twice");
     if (!g.origin.empty() && !check_group_id(g.origin).ok())  // printable, <= 255 bytes
@@ -110,10 +119,12 @@ Status check(const Staged& st, const StoreLimits& lim) {
     if (g.over_limit && !g.aborted) return bad("group " + g.id + ": a refused sync not aborted");
     open_syncs += g.has_pending && !g.over_limit;
     std::vector<PatternRule> active_patterns, pending_patterns;
-    s = check_entries(g.active, false, "group " + g.id, &active_patterns);
-    if (s.ok()) s = check_entries(g.pending, false, "pending sync of " + g.id, &pending_patterns);
-    if (s.ok()) s = compiles(std::move(active_patterns), "group " + g.id);
-    if (s.ok()) s = compiles(std::move(pending_patterns), "pending sync of " + g.id);
+    auto active = [&] { return "group " + g.id; };
+    auto pending = [&] { return "pending sync of " + g.id; };
+    s = check_entries(g.active, false, active, &active_patterns);
+    if (s.ok()) s = check_entries(g.pending, false, pending, &pending_patterns);
+    if (s.ok()) s = compiles(std::move(active_patterns), active, &g.active_patterns);
+    if (s.ok()) s = compiles(std::move(pending_patterns), pending);
     if (!s.ok()) return s;
   }
   if (open_syncs > lim.max_open_syncs) return bad("more open syncs than --max-open-syncs");

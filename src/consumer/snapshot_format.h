@@ -19,12 +19,14 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "core/rule_value.h"
+#include "match/pattern_set.h"
 #include "policysync/domain_name.h"
 #include "policysync/policy_store.h"
 #include "policysync/snapshot.h"
@@ -46,6 +48,9 @@ struct Group {
   std::string origin;
   int64_t synced_unix_ms = 0;
   std::vector<Entry> active;
+  // The active pattern rules compiled by check(), so that the restore does
+  // not compile them a second time (null: none).
+  std::unique_ptr<detail::PatternSet> active_patterns;
   bool has_pending = false;
   bool aborted = false;
   bool over_limit = false;
@@ -72,7 +77,8 @@ inline constexpr uint8_t kFlagPending = 1, kFlagAborted = 2, kFlagOverLimit = 4;
 // produced (SPEC §2, §7): every name normalised, every group_id valid and
 // unique, every value in range, every pattern set compilable, offsets and
 // open syncs consistent, limits respected. The checksum is no MAC: whoever
-// can write the file can make it pass, so nothing is trusted.
-Status check(const Staged& st, const StoreLimits& limits);
+// can write the file can make it pass, so nothing is trusted. Keeps each
+// group's compiled active patterns (Group::active_patterns).
+Status check(Staged& st, const StoreLimits& limits);
 
 }  // namespace policysync::snapshot

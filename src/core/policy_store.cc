@@ -359,16 +359,10 @@ struct PolicyStore::Ops {
     RuleTable* fresh = p->table.release();
     detail::PolicyInfo& info = fresh->extra();
     info.patterns.store(set.release(), std::memory_order_relaxed);  // published with the table
-    if (const detail::SyncStamp* r = st.restore_stamp) {
-      info.generation = r->generation;
-      origin = r->origin;
-      info.synced_unix_ms = r->synced_unix_ms;
-    } else {
-      info.generation = g->active->extra().generation + 1;
-      info.synced_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
-    }
+    info.generation = g->active->extra().generation + 1;
+    info.synced_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
     origin = origin.substr(0, 255);
     info.origin = origin.empty() ? nullptr : fresh->store_bytes(origin);
     info.origin_len = static_cast<uint32_t>(origin.size());
@@ -426,6 +420,48 @@ void PolicyStore::Access::publish_gauges(PolicyStore& s) {
   s.gauges_.malicious.store(st.malicious.load(std::memory_order_relaxed)->size(),
                             std::memory_order_relaxed);
   s.gauges_.open_syncs.store(st.open_syncs, std::memory_order_relaxed);
+}
+
+Status PolicyStore::Access::restore_group(PolicyStore& s, std::string_view id, size_t rules,
+                                          size_t rule_bytes,
+                                          const std::function<Status(RuleTable&)>& fill,
+                                          std::map<std::string, RuleValue> patterns,
+                                          std::unique_ptr<PatternSet> compiled,
+                                          const detail::SyncStamp& stamp, Group** out) {
+  detail::StoreState& st = *s.state_;
+  Ops ops{s, st};
+  if (ops.find(id)) return Status(Reason::kIo, "group_id", "group listed twice");
+  if (st.group_count >= s.limits_.max_groups)
+    return Status(Reason::kLimitExceeded, "group_id",
+                  "groups limit " + std::to_string(s.limits_.max_groups) + " reached");
+  // A large table keeps room to grow under immediate ADD_DOMAINs without a
+  // stop (ShadowGrowth); a small one is sized to its content.
+  const std::string_view origin = stamp.origin.substr(0, 255);
+  std::unique_ptr<RuleTable> t = rules > Ops::kSettleMax
+                                     ? RuleTable::with_headroom(rules, rule_bytes + origin.size())
+                                     : RuleTable::for_content(rules, rule_bytes + origin.size());
+  if (Status f = fill(*t); !f.ok()) return f;
+  if (patterns.empty() != (compiled == nullptr))
+    return Status(Reason::kBadPattern, "domain", "pattern rules not compiled");
+  if (Status c = ops.ensure_scratch(compiled.get()); !c.ok()) return c;
+  detail::PolicyInfo& info = t->extra();
+  info.patterns.store(compiled.release(), std::memory_order_relaxed);  // published with the table
+  info.generation = stamp.generation;
+  info.synced_unix_ms = stamp.synced_unix_ms;
+  info.origin = origin.empty() ? nullptr : t->store_bytes(origin);
+  info.origin_len = static_cast<uint32_t>(origin.size());
+  auto g = std::make_unique<Group>(t.release());
+  if (rules > Ops::kSettleMax) g->active_growth.expect(rules);
+  Status why;
+  if (!stored(st.groups_growth.upsert_published(st.groups, id, detail::plain_hash(id), 0,
+                                                detail::GroupSlot{g->active, g.get()}),
+              id, &why))
+    return why;
+  g->patterns = std::move(patterns);
+  ++st.group_count;
+  st.total_entries += g->active->size() + g->patterns.size();
+  *out = g.release();
+  return Status();
 }
 
 ApplyOutcome PolicyStore::apply(const Message& m, std::string_view origin) {

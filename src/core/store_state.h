@@ -120,7 +120,7 @@ struct Group {
   std::unique_ptr<Pending> pending;
   ShadowGrowth<RuleTable> active_growth;  // how active grows under immediate ADD_DOMAINs
 
-  Group() : active(RuleTable::create(0).release()) {}
+  explicit Group(RuleTable* t = RuleTable::create(0).release()) : active(t) {}
   Group(const Group&) = delete;
   Group& operator=(const Group&) = delete;
   ~Group() { delete active; }
@@ -155,7 +155,6 @@ struct StoreState {
   ShadowGrowth<GroupDir> groups_growth;
   ShadowGrowth<RuleTable> malicious_growth;
   hs_scratch_t* writer_scratch = nullptr;
-  const SyncStamp* restore_stamp = nullptr;  // set only around a restored SYNC_COMPLETE
   size_t group_count = 0;
   size_t open_syncs = 0;
   size_t total_entries = 0;  // every group's active_size(), kept as they change
@@ -174,6 +173,16 @@ struct PolicyStore::Access {
   // Writer side: StoreGauges from the writer's own figures (after changes
   // made outside apply(), e.g. a snapshot restore).
   static void publish_gauges(PolicyStore& s);
+  // Writer side, restore (snapshot.cc): group `id`, which must not exist, with
+  // the generation `stamp`, its active table written straight at its final
+  // size: fill(table) inserts the plain and wildcard rules (a Status on a
+  // duplicate); `patterns` compiled are `compiled` (null: none). No sync is
+  // opened, nothing retired.
+  static Status restore_group(PolicyStore& s, std::string_view id, size_t rules, size_t rule_bytes,
+                              const std::function<Status(detail::RuleTable&)>& fill,
+                              std::map<std::string, detail::RuleValue> patterns,
+                              std::unique_ptr<detail::PatternSet> compiled,
+                              const detail::SyncStamp& stamp, detail::Group** out);
 };
 
 }  // namespace policysync
