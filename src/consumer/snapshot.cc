@@ -303,15 +303,18 @@ struct SnapshotCodec {
     if (store->group_count() != 0 || store->malicious_entries() != 0 || !wm->partitions().empty())
       return Status(Reason::kIo, "snapshot", "restore needs an empty store");
     (void)detail::adopt_process_hash_seed(st.hash_seed);  // speed only (snapshot_format.h)
-    // Two independent passes over every entry, on two threads: the check
-    // (which reads names, kinds and values) and the hashes (which it does
-    // not read). Nothing is applied before both are done.
+    // Two passes over every entry, on two threads: the check (which reads
+    // names, kinds and values) and the build of the tables, private until
+    // the check passed (which hashes the names and writes them into tables
+    // nobody reads yet). Nothing is published before both are done.
     Status s;
     std::thread checker([&] { s = snapshot::check(st, store->limits()); });
-    hash_entries(&st);
+    Built built;
+    Status b = build(&st, &built);
     checker.join();
     if (!s.ok()) return s;
-    s = apply_all(st, store);
+    if (!b.ok()) return b;
+    s = publish(st, built, store);
     if (!s.ok()) {
       undo(st, store);
       return s;
@@ -331,16 +334,73 @@ struct SnapshotCodec {
     return Status();
   }
 
-  static void hash_entries(Staged* st) {
+  // The tables a restore fills before it publishes them: the feed's and each
+  // group's active one (same order as Staged::groups), each sized for what
+  // it will hold. Nobody reads them until publish().
+  struct Built {
+    std::unique_ptr<RuleTable> feed;
+    std::vector<std::unique_ptr<RuleTable>> groups;
+    std::vector<std::map<std::string, RuleValue>> patterns;  // a group's pattern rules
+  };
+
+  // Hashes every entry and fills the private tables; a name listed twice is
+  // found here (the tables compare names anyway). Entries come in their
+  // table's slot order, i.e. sorted by hash: into a table sized for them each
+  // lands at or after the one before (linear; into a table that grew as they
+  // came they piled into one cluster: a 1M feed took 93 s, issue 19).
+  static Status build(Staged* st, Built* b) {
     auto hash = [](std::vector<Entry>& entries) {
       for (Entry& e : entries)
         if (e.kind != RuleKind::kPattern) e.hash = detail::domain_hash(e.name);
     };
+    auto fill = [](RuleTable& t, const std::vector<Entry>& entries, const auto& where) {
+      for (const Entry& e : entries) {
+        if (e.kind == RuleKind::kPattern) continue;
+        const unsigned kind =
+            e.kind == RuleKind::kWildcard ? detail::kWildcardKind : detail::kPlainKind;
+        const auto put = t.upsert(e.name, e.hash, kind, e.value);
+        if (put != detail::TablePut::kInserted)  // a name listed twice, or refused
+          return put == detail::TablePut::kUpdated ? duplicate(where(), e)
+                                                   : refused(where(), e, put);
+      }
+      return Status();
+    };
+    auto sized = [](const std::vector<Entry>& entries, size_t* n, size_t* bytes) {
+      *n = *bytes = 0;
+      for (const Entry& e : entries)
+        if (e.kind != RuleKind::kPattern) {
+          ++*n;
+          *bytes += RuleTable::record_size(e.name.size());
+        }
+    };
+    size_t n, bytes;
     hash(st->malicious);
-    for (StagedGroup& g : st->groups) {
+    sized(st->malicious, &n, &bytes);
+    // The feed may take immediate adds right after: room to grow (with_headroom).
+    b->feed = RuleTable::with_headroom(n, bytes);
+    if (Status s = fill(*b->feed, st->malicious, [] { return std::string("malicious table"); });
+        !s.ok())
+      return s;
+    b->groups.reserve(st->groups.size());
+    b->patterns.resize(st->groups.size());
+    for (size_t i = 0; i < st->groups.size(); ++i) {
+      StagedGroup& g = st->groups[i];
       hash(g.active);
       hash(g.pending);
+      sized(g.active, &n, &bytes);
+      const size_t origin = std::min<size_t>(g.origin.size(), 255);
+      // A large table keeps room to grow under immediate ADD_DOMAINs without
+      // a stop (ShadowGrowth); a small one is sized to its content.
+      b->groups.push_back(n > detail::kSettleMax ? RuleTable::with_headroom(n, bytes + origin)
+                                                 : RuleTable::for_content(n, bytes + origin));
+      if (Status s = fill(*b->groups.back(), g.active, [&g] { return "group " + g.id; }); !s.ok())
+        return s;
+      for (const Entry& e : g.active)
+        if (e.kind == RuleKind::kPattern &&
+            !b->patterns[i].emplace(std::string(e.name), e.value).second)
+          return duplicate("group " + g.id, e);
     }
+    return Status();
   }
 
   // The store's shared tables (still empty) replaced by tables sized for
@@ -348,63 +408,28 @@ struct SnapshotCodec {
   // sorted by hash: into a table that grows as they come, that order piles
   // them into one cluster (quadratic: a 1M feed took 93 s, issue 19); at
   // their full size each lands at or after the one before (linear).
-  static void presize_shared(const Staged& st, detail::StoreState& state) {
+  static void presize_shared(const Staged& st, Built& b, detail::StoreState& state) {
+    const size_t feed = b.feed->size();
+    rcu::retire(state.malicious.exchange(b.feed.release(), std::memory_order_acq_rel));
+    state.malicious_growth.expect(feed);
     size_t bytes = 0;
-    for (const Entry& e : st.malicious) bytes += RuleTable::record_size(e.name.size());
-    rcu::retire(state.malicious.exchange(
-        RuleTable::with_headroom(st.malicious.size(), bytes).release(), std::memory_order_acq_rel));
-    state.malicious_growth.expect(st.malicious.size());
-    bytes = 0;
     for (const StagedGroup& g : st.groups) bytes += GroupDir::record_size(g.id.size());
     rcu::retire(state.groups.exchange(GroupDir::with_headroom(st.groups.size(), bytes).release(),
                                       std::memory_order_acq_rel));
     state.groups_growth.expect(st.groups.size());
   }
 
-  static Status apply_all(Staged& st, PolicyStore* store) {
+  // Publishes what build() filled, once the check passed: the feed, then
+  // each group with its table (and its open sync, filled here).
+  static Status publish(Staged& st, Built& b, PolicyStore* store) {
     detail::StoreState& state = PolicyStore::Access::state(*store);
-    presize_shared(st, state);
-    for (const Entry& e : st.malicious) {
-      const size_t before = state.malicious.load(std::memory_order_relaxed)->size();
-      const auto put = state.malicious_growth.upsert_published(state.malicious, e.name, e.hash,
-                                                               detail::kPlainKind, e.value);
-      if (Status s = refused("malicious table", e, put); !s.ok()) return s;
-      if (state.malicious.load(std::memory_order_relaxed)->size() == before)
-        return duplicate("malicious table", e);
-    }
-    for (StagedGroup& g : st.groups) {
-      // The active generation straight into a table sized for it (its
-      // number, origin and time kept): no sync opened, nothing compacted or
-      // retired (a group of ten rules took 3.9 us through BEGIN_SYNC and
-      // SYNC_COMPLETE).
-      size_t rules = 0, bytes = 0;
-      std::map<std::string, RuleValue> patterns;
-      for (const Entry& e : g.active) {
-        if (e.kind == RuleKind::kPattern) {
-          patterns.emplace(std::string(e.name), e.value);
-          continue;
-        }
-        ++rules;
-        bytes += RuleTable::record_size(e.name.size());
-      }
-      auto fill = [&g](RuleTable& t) {
-        for (const Entry& e : g.active) {
-          if (e.kind == RuleKind::kPattern) continue;
-          const unsigned kind =
-              e.kind == RuleKind::kWildcard ? detail::kWildcardKind : detail::kPlainKind;
-          const auto put = t.upsert(e.name, e.hash, kind, e.value);
-          if (put != detail::TablePut::kInserted)  // a name listed twice, or refused
-            return put == detail::TablePut::kUpdated ? duplicate("group " + g.id, e)
-                                                     : refused("group " + g.id, e, put);
-        }
-        return Status();
-      };
-      if (patterns.size() + rules != g.active.size())
-        return Status(Reason::kIo, "snapshot", "group " + g.id + ": duplicate pattern rule");
+    presize_shared(st, b, state);
+    for (size_t i = 0; i < st.groups.size(); ++i) {
+      StagedGroup& g = st.groups[i];
       Group* grp = nullptr;
       const detail::SyncStamp stamp{g.generation, g.origin, g.synced_unix_ms};
-      if (Status s = PolicyStore::Access::restore_group(*store, g.id, rules, bytes, fill,
-                                                        std::move(patterns),
+      if (Status s = PolicyStore::Access::restore_group(*store, g.id, std::move(b.groups[i]),
+                                                        std::move(b.patterns[i]),
                                                         std::move(g.active_patterns), stamp, &grp);
           !s.ok())
         return Status(Reason::kIo, "snapshot", "group " + g.id + ": " + s.to_string());
@@ -468,7 +493,7 @@ struct SnapshotCodec {
     return Status(Reason::kIo, "snapshot", where + ": " + o.status.to_string());
   }
 
-  // Removes everything apply_all() may have added (the store was empty).
+  // Removes everything publish() may have added (the store was empty).
   static void undo(const Staged& st, PolicyStore* store) {
     Message m;
     m.type = MessageType::kRemoveGroup;

@@ -284,9 +284,8 @@ struct PolicyStore::Ops {
   // by doubling; SPEC §3.1: the cost follows the content). O(size), so only
   // below kSettleMax entries: a large table keeps its slack (at most half
   // its slots and one arena block).
-  static constexpr size_t kSettleMax = 4096;
   static void settle(std::unique_ptr<RuleTable>& t) {
-    if (t->size() > kSettleMax) return;
+    if (t->size() > detail::kSettleMax) return;
     const size_t fit = RuleTable::for_content_bytes(t->size(), t->live_bytes());
     if (t->memory_bytes() <= fit + fit / 4) return;
     std::unique_ptr<RuleTable> small = t->compacted();
@@ -422,9 +421,8 @@ void PolicyStore::Access::publish_gauges(PolicyStore& s) {
   s.gauges_.open_syncs.store(st.open_syncs, std::memory_order_relaxed);
 }
 
-Status PolicyStore::Access::restore_group(PolicyStore& s, std::string_view id, size_t rules,
-                                          size_t rule_bytes,
-                                          const std::function<Status(RuleTable&)>& fill,
+Status PolicyStore::Access::restore_group(PolicyStore& s, std::string_view id,
+                                          std::unique_ptr<RuleTable> t,
                                           std::map<std::string, RuleValue> patterns,
                                           std::unique_ptr<PatternSet> compiled,
                                           const detail::SyncStamp& stamp, Group** out) {
@@ -434,13 +432,8 @@ Status PolicyStore::Access::restore_group(PolicyStore& s, std::string_view id, s
   if (st.group_count >= s.limits_.max_groups)
     return Status(Reason::kLimitExceeded, "group_id",
                   "groups limit " + std::to_string(s.limits_.max_groups) + " reached");
-  // A large table keeps room to grow under immediate ADD_DOMAINs without a
-  // stop (ShadowGrowth); a small one is sized to its content.
   const std::string_view origin = stamp.origin.substr(0, 255);
-  std::unique_ptr<RuleTable> t = rules > Ops::kSettleMax
-                                     ? RuleTable::with_headroom(rules, rule_bytes + origin.size())
-                                     : RuleTable::for_content(rules, rule_bytes + origin.size());
-  if (Status f = fill(*t); !f.ok()) return f;
+  const size_t rules = t->size();
   if (patterns.empty() != (compiled == nullptr))
     return Status(Reason::kBadPattern, "domain", "pattern rules not compiled");
   if (Status c = ops.ensure_scratch(compiled.get()); !c.ok()) return c;
@@ -451,7 +444,7 @@ Status PolicyStore::Access::restore_group(PolicyStore& s, std::string_view id, s
   info.origin = origin.empty() ? nullptr : t->store_bytes(origin);
   info.origin_len = static_cast<uint32_t>(origin.size());
   auto g = std::make_unique<Group>(t.release());
-  if (rules > Ops::kSettleMax) g->active_growth.expect(rules);
+  if (rules > detail::kSettleMax) g->active_growth.expect(rules);
   Status why;
   if (!stored(st.groups_growth.upsert_published(st.groups, id, detail::plain_hash(id), 0,
                                                 detail::GroupSlot{g->active, g.get()}),

@@ -73,6 +73,11 @@ struct GroupSlot {
 };
 using GroupDir = RcuTable<GroupSlot, PlainHash>;
 
+// Up to this many entries a table is sized to its content (compacted when it
+// is published, restored at its exact size); a larger one keeps room to grow
+// without a stop (ShadowGrowth), since copying it would be a long step.
+inline constexpr size_t kSettleMax = 4096;
+
 // Kinds of rule in a RuleTable, one bit each in a slot.
 inline constexpr unsigned kPlainKind = 0;     // "example.com"
 inline constexpr unsigned kWildcardKind = 1;  // "*.example.com", stored as "example.com"
@@ -173,13 +178,12 @@ struct PolicyStore::Access {
   // Writer side: StoreGauges from the writer's own figures (after changes
   // made outside apply(), e.g. a snapshot restore).
   static void publish_gauges(PolicyStore& s);
-  // Writer side, restore (snapshot.cc): group `id`, which must not exist, with
-  // the generation `stamp`, its active table written straight at its final
-  // size: fill(table) inserts the plain and wildcard rules (a Status on a
-  // duplicate); `patterns` compiled are `compiled` (null: none). No sync is
-  // opened, nothing retired.
-  static Status restore_group(PolicyStore& s, std::string_view id, size_t rules, size_t rule_bytes,
-                              const std::function<Status(detail::RuleTable&)>& fill,
+  // Writer side, restore (snapshot.cc): group `id`, which must not exist,
+  // with the generation `stamp` and its active table `t` filled already (its
+  // plain and wildcard rules); `patterns` compiled are `compiled` (null:
+  // none). No sync is opened, nothing retired.
+  static Status restore_group(PolicyStore& s, std::string_view id,
+                              std::unique_ptr<detail::RuleTable> t,
                               std::map<std::string, detail::RuleValue> patterns,
                               std::unique_ptr<detail::PatternSet> compiled,
                               const detail::SyncStamp& stamp, detail::Group** out);
