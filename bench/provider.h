@@ -2,9 +2,9 @@
 // filtering provider holds. Generated deterministically from a seed, nothing
 // checked in:
 //  - `groups` customer groups whose sizes follow a heavy tail: 99.5% hold
-//    5-50 rules (most of them near 5-15), 0.5% hold 1,000-100,000 (Pareto,
-//    alpha 2: most near 1,000); about 20 rules per group on average, so 1M
-//    groups carry ~20M rules;
+//    5-50 rules (5 + 45u^5: most near 5-15), 0.5% hold 1,000-100,000
+//    (Pareto, alpha 3: most near 1,000), one in 200,000 holds 100,000; about
+//    20 rules per group on average, so 1M groups carry ~20M rules;
 //  - rules: plain names, one in eight a "*." wildcard, and in one group of a
 //    thousand two pattern rules ("ads*.<name>");
 //  - a threat feed of `feed` malicious domains.
@@ -17,7 +17,6 @@
 #pragma once
 
 #include <cmath>
-#include <cstdlib>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -45,12 +44,14 @@ struct ProviderSet {
       const uint64_t r = mix64(kSeed ^ (g * 0x100000001b3ull));
       const double u = static_cast<double>(r >> 11) / 9007199254740992.0;  // [0, 1)
       uint32_t n;
-      if ((r & 0x3ff) < 5) {  // 5 in 1024: about 0.5%
-        // Pareto, alpha 2, from 1,000, cut at 100,000.
-        n = static_cast<uint32_t>(std::min(100000.0, 1000.0 / std::sqrt(1.0 - u)));
+      if (g % 200000 == 1) {
+        n = 100000;
+      } else if ((r & 0x3ff) < 5) {  // 5 in 1024: about 0.5%
+        // Pareto, alpha 3, from 1,000, cut at 100,000.
+        n = static_cast<uint32_t>(std::min(100000.0, 1000.0 / std::cbrt(1.0 - u)));
       } else {
-        // 5-50, skewed towards small: 5 + 45 * u^3.
-        n = 5 + static_cast<uint32_t>(45.0 * u * u * u);
+        // 5-50, skewed towards small: 5 + 45 * u^5.
+        n = 5 + static_cast<uint32_t>(45.0 * u * u * u * u * u);
       }
       sizes[g] = n;
       rules += n;
@@ -69,7 +70,7 @@ struct ProviderSet {
   static Rule rule(size_t g, uint32_t j) {
     const uint64_t r = mix64(kSeed ^ mix64(g) ^ (uint64_t{j} << 1));
     std::string name = "r" + std::to_string(j) + "-" + name_from(r);
-    if (!std::getenv("NOPAT") && g % 1000 == 0 && j < 2) return {"ads" + std::to_string(j) + "*." + name, Kind::kPattern};
+    if (g % 1000 == 0 && j < 2) return {"ads" + std::to_string(j) + "*." + name, Kind::kPattern};
     if (r % 8 == 7) return {"*." + name, Kind::kWildcard};
     return {std::move(name), Kind::kPlain};
   }
