@@ -130,6 +130,14 @@ class alignas(64) RcuTable {
   RcuTable& operator=(const RcuTable&) = delete;
   ~RcuTable() = default;
 
+  // Reader side, wait-free. Hints the CPU to fetch the header's two lines
+  // (and so the first chunk of a small table, which follows them).
+  void prefetch_header() const {
+    __builtin_prefetch(this);
+    __builtin_prefetch(reinterpret_cast<const char*>(this) + 64);
+    __builtin_prefetch(reinterpret_cast<const char*>(this) + 128);
+  }
+
   // Reader side, wait-free. Hints the CPU to fetch the home chunk for `hash`.
   void prefetch(uint64_t hash) const { __builtin_prefetch(&chunks_[home(hash)]); }
   // Reader side, wait-free. Once the home chunk is in cache: fetches the

@@ -122,7 +122,12 @@ GroupRef Reader::find_group(std::string_view group_id) const {
   // Acquire pairs with the writer's release store of a rebuilt directory.
   const GroupDir* dir = PolicyStore::Access::state(store_).groups.load(std::memory_order_acquire);
   // The group's directory record: lookups load its active table from it.
-  return GroupRef(dir->find_one(group_id, detail::plain_hash(group_id)));
+  const char* rec = dir->find_one(group_id, detail::plain_hash(group_id));
+  // The table's header (and, for a small table, its first chunks: the same
+  // allocation) is fetched now, while the caller prepares its query (one
+  // dependent miss less on a lookup among a million groups).
+  if (rec) detail::active_table(rec)->prefetch_header();
+  return GroupRef(rec);
 }
 
 // The lookup steps; nested in Reader for its private members.
