@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "policysync/admin_server.h"
 #include "policysync/consumer.h"
@@ -65,6 +66,13 @@ TEST(HeaderExamples, ParserStoreReaderVerdictStatusMessageLog) {
   policysync::PolicyStore store;
   policysync::ApplyOutcome o = store.apply(msg);  // control thread
   if (o.result == policysync::ApplyResult::kSyncCompleted) commit_watermark();
+  {
+    const std::string_view origin = "policy/0@7";
+    if (auto c = store.compile_for(msg)) {
+      std::thread([&] { c->run(); }).join();  // or a future polled later
+      o = store.apply(msg, origin, std::move(c));
+    }
+  }
   // message.h
   {
     Message m = msg;  // {"type":"ADD_DOMAIN","group_id":"g","domain":"a.com","action":"allow"}

@@ -28,6 +28,10 @@ struct PipelineOptions {
   ParserLimits parser;
   bool skip_invalid = false;  // --on-invalid=skip: keep the sync, drop the entry
   bool dead_letter = false;   // hold invalid offsets until their copy is confirmed
+  // A SYNC_COMPLETE with pattern rules to compile is handed back (as
+  // HandleResult::compile) to be compiled off the consumer thread and
+  // finished with finish_compile() (SPEC §5.1); false: compiled in handle().
+  bool compile_off_thread = false;
 };
 // With the log at LogLevel::kTrace the pipeline writes one line per message in
 // the seed's format ("[ADD_DOMAIN] group=... domain=... action=..."): the
@@ -39,6 +43,10 @@ struct [[nodiscard]] HandleResult {
   std::string dlq_reason;    // the policysync-reason header of its copy
   bool copy_to_dlq = false;  // produce a copy, then call dlq_done()
   bool commit = false;       // a sync completed: commit the safe watermarks now
+  // compile_off_thread: the record is a SYNC_COMPLETE whose pattern rules
+  // must be compiled first. Run it on any thread, then finish_compile()
+  // before handling any other record (the store must not change meanwhile).
+  std::unique_ptr<PatternCompile> compile;
 };
 
 // Relaxed atomics: written by the consumer thread, read by stats/metrics.
@@ -60,6 +68,11 @@ class Pipeline {
   // Consumer thread. One record of `tp` at `offset`.
   HandleResult handle(const TopicPartition& tp, int64_t offset, const void* data, size_t len);
 
+  // Consumer thread. Completes the SYNC_COMPLETE that handle() returned
+  // with a compile (run or not), as handle() would have.
+  HandleResult finish_compile(const TopicPartition& tp, int64_t offset,
+                              std::unique_ptr<PatternCompile> compiled);
+
   // Consumer thread. The partition was revoked: its open syncs are discarded
   // (the next owner replays them; the active tables stay, SPEC §5.4).
   void revoke(const TopicPartition& tp);
@@ -75,6 +88,8 @@ class Pipeline {
   HandleResult invalid(const TopicPartition& tp, int64_t offset, Status why,
                        const std::string& group, bool counts_as_add);
   HandleResult already_applied(const TopicPartition& tp, int64_t offset);
+  // What handle() does once the store applied `m` at (tp, offset).
+  HandleResult conclude(const TopicPartition& tp, int64_t offset, const Message& m, ApplyOutcome o);
   void trace_applied(const Message& m, const ApplyOutcome& o) const;
 
   PolicyStore& store_;
@@ -83,6 +98,7 @@ class Pipeline {
   const Log& log_;
   MessageParser parser_;
   Message msg_;
+  Message deferred_;  // the SYNC_COMPLETE waiting for its compile
   PipelineCounters counters_;
 };
 

@@ -80,6 +80,23 @@ struct StoreGauges {
   std::atomic<uint64_t> open_syncs{0};
 };
 
+// A group's pattern rules compiled off the control thread (Hyperscan takes
+// milliseconds to seconds; SPEC §5.1). See PolicyStore::compile_for().
+class PatternCompile {
+ public:
+  ~PatternCompile();
+  PatternCompile(const PatternCompile&) = delete;
+  PatternCompile& operator=(const PatternCompile&) = delete;
+  // Any one thread, once: compiles the rules it was made with.
+  void run();
+
+ private:
+  friend class PolicyStore;
+  PatternCompile();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 class PolicyStore {
  public:
   explicit PolicyStore(StoreLimits limits = {});
@@ -94,6 +111,22 @@ class PolicyStore {
   // message came from (the consumer passes "topic/partition@offset"); a
   // SYNC_COMPLETE records it in the generation it publishes (Reader::version).
   ApplyOutcome apply(const Message& msg, std::string_view origin = {});
+
+  // Writer side. A SYNC_COMPLETE in two steps, so that its pattern rules
+  // compile on another thread: if `msg` is a SYNC_COMPLETE whose open sync
+  // will be published with pattern rules, returns their compile (run it
+  // anywhere), and apply(msg, origin, compile) then completes the sync with
+  // it; the store must not change in between. Null: nothing to compile,
+  // apply(msg, origin) as usual.
+  //
+  // Example (the control thread; nothing else is applied meanwhile):
+  //   if (auto c = store.compile_for(msg)) {
+  //     std::thread([&] { c->run(); }).join();   // or a future polled later
+  //     o = store.apply(msg, origin, std::move(c));
+  //   }
+  std::unique_ptr<PatternCompile> compile_for(const Message& msg) const;
+  ApplyOutcome apply(const Message& msg, std::string_view origin,
+                     std::unique_ptr<PatternCompile> compiled);
 
   // Writer side. An invalid message named `group_id` (SPEC §6): if the group
   // has an open sync it becomes aborted (its remaining messages are dropped
@@ -140,7 +173,8 @@ class PolicyStore {
   // Private parts, defined in src/ only: the tables and the writer's operations.
   struct State;
   struct Ops;
-  ApplyOutcome apply_message(const Message& msg, std::string_view origin);
+  ApplyOutcome apply_message(const Message& msg, std::string_view origin,
+                             std::unique_ptr<PatternCompile> compiled);
   friend class Reader;
   StoreLimits limits_;
   StoreCounters counters_;

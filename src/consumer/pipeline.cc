@@ -62,8 +62,27 @@ HandleResult Pipeline::handle(const TopicPartition& tp, int64_t offset, const vo
     return r;
   }
   const Message& m = msg_;
-  ApplyOutcome o = m.type == MessageType::kSyncComplete ? store_.apply(m, coordinates(tp, offset))
-                                                        : store_.apply(m);
+  if (opt_.compile_off_thread && m.type == MessageType::kSyncComplete) {
+    if (std::unique_ptr<PatternCompile> c = store_.compile_for(m)) {
+      deferred_ = m;
+      HandleResult r;
+      r.compile = std::move(c);
+      return r;  // consumed (and counted) once finish_compile() ran
+    }
+  }
+  return conclude(tp, offset, m,
+                  m.type == MessageType::kSyncComplete ? store_.apply(m, coordinates(tp, offset))
+                                                       : store_.apply(m));
+}
+
+HandleResult Pipeline::finish_compile(const TopicPartition& tp, int64_t offset,
+                                      std::unique_ptr<PatternCompile> compiled) {
+  ApplyOutcome o = store_.apply(deferred_, coordinates(tp, offset), std::move(compiled));
+  return conclude(tp, offset, deferred_, std::move(o));
+}
+
+HandleResult Pipeline::conclude(const TopicPartition& tp, int64_t offset, const Message& m,
+                                ApplyOutcome o) {
   HandleResult r;
   switch (o.result) {
     case ApplyResult::kRejected:

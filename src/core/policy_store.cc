@@ -171,15 +171,27 @@ struct PolicyStore::Ops {
     return Status();
   }
 
-  Status compile(const std::map<std::string, RuleValue>& rules, std::unique_ptr<PatternSet>* out) {
+  static std::vector<PatternRule> rule_list(const std::map<std::string, RuleValue>& rules) {
+    std::vector<PatternRule> list;
+    list.reserve(rules.size());
+    for (const auto& [p, v] : rules) list.push_back({p, v});
+    return list;
+  }
+
+  // `precompiled`: the same rules compiled off this thread (compile_for).
+  Status compile(const std::map<std::string, RuleValue>& rules, std::unique_ptr<PatternSet>* out,
+                 PatternCompile::Impl* precompiled = nullptr) {
     if (rules.empty()) {
       out->reset();
       return Status();
     }
-    std::vector<PatternRule> list;
-    list.reserve(rules.size());
-    for (const auto& [p, v] : rules) list.push_back({p, v});
-    Status st_ = PatternSet::compile(std::move(list), out);
+    Status st_;
+    if (precompiled) {
+      st_ = std::move(precompiled->status);
+      *out = std::move(precompiled->set);
+    } else {
+      st_ = PatternSet::compile(rule_list(rules), out);
+    }
     if (st_.ok()) st_ = ensure_scratch(out->get());
     if (!st_.ok()) bump(s.counters_.rejected_bad_pattern);
     return st_;
@@ -331,7 +343,8 @@ struct PolicyStore::Ops {
     return outcome(ApplyResult::kSyncOpened);
   }
 
-  ApplyOutcome sync_complete(const Message& m, std::string_view origin) {
+  ApplyOutcome sync_complete(const Message& m, std::string_view origin,
+                             PatternCompile::Impl* precompiled) {
     Group* g = find(m.group_id);
     if (!g || !g->pending) {
       bump(s.counters_.complete_without_begin);
@@ -339,6 +352,9 @@ struct PolicyStore::Ops {
     }
     detail::PendingPtr p = take_pending(g);
     if (p->aborted) return outcome(ApplyResult::kSyncAbortClosed);  // counted at abort
+    // A compile made for another sync (the store changed in between, against
+    // compile_for()'s contract) is not used: the rules are compiled here.
+    if (precompiled && precompiled->pending != p.get()) precompiled = nullptr;
     if (m.has_count && m.count != p->adds) {
       bump(s.counters_.syncs_aborted);
       return outcome(ApplyResult::kSyncCountMismatch,
@@ -347,7 +363,7 @@ struct PolicyStore::Ops {
                                 " ADD_DOMAIN received"));
     }
     std::unique_ptr<PatternSet> set;
-    Status why = compile(p->patterns, &set);
+    Status why = compile(p->patterns, &set, precompiled);
     if (!why.ok()) {
       bump(s.counters_.syncs_aborted);
       return outcome(ApplyResult::kRejected, why);
@@ -458,12 +474,40 @@ Status PolicyStore::Access::restore_group(PolicyStore& s, std::string_view id,
 }
 
 ApplyOutcome PolicyStore::apply(const Message& m, std::string_view origin) {
-  ApplyOutcome o = apply_message(m, origin);
+  ApplyOutcome o = apply_message(m, origin, nullptr);
   Access::publish_gauges(*this);
   return o;
 }
 
-ApplyOutcome PolicyStore::apply_message(const Message& m, std::string_view origin) {
+ApplyOutcome PolicyStore::apply(const Message& m, std::string_view origin,
+                                std::unique_ptr<PatternCompile> compiled) {
+  ApplyOutcome o = apply_message(m, origin, std::move(compiled));
+  Access::publish_gauges(*this);
+  return o;
+}
+
+std::unique_ptr<PatternCompile> PolicyStore::compile_for(const Message& m) const {
+  if (m.type != MessageType::kSyncComplete) return nullptr;
+  Ops ops{const_cast<PolicyStore&>(*this), *state_};
+  const Group* g = ops.find(m.group_id);
+  if (!g || !g->pending || g->pending->aborted || g->pending->patterns.empty()) return nullptr;
+  if (m.has_count && m.count != g->pending->adds) return nullptr;  // aborted: nothing to compile
+  std::unique_ptr<PatternCompile> c(new PatternCompile());
+  c->impl_->rules = Ops::rule_list(g->pending->patterns);
+  c->impl_->pending = g->pending.get();
+  return c;
+}
+
+PatternCompile::PatternCompile() : impl_(std::make_unique<Impl>()) {}
+PatternCompile::~PatternCompile() = default;
+void PatternCompile::run() {
+  if (detail::g_before_pattern_compile_for_test) detail::g_before_pattern_compile_for_test();
+  impl_->status = PatternSet::compile(std::move(impl_->rules), &impl_->set);
+  impl_->ran = true;
+}
+
+ApplyOutcome PolicyStore::apply_message(const Message& m, std::string_view origin,
+                                        std::unique_ptr<PatternCompile> compiled) {
   Ops ops{*this, *state_};
   detail::StoreState& st = *state_;
   switch (m.type) {
@@ -475,7 +519,10 @@ ApplyOutcome PolicyStore::apply_message(const Message& m, std::string_view origi
       return ops.remove_domain(m);
     case MessageType::kSyncComplete: {
       const auto t0 = std::chrono::steady_clock::now();
-      ApplyOutcome o = ops.sync_complete(m, origin);
+      // A compile that was never run is done here, as apply() without one.
+      PatternCompile::Impl* pre =
+          compiled && compiled->impl_->ran ? compiled->impl_.get() : nullptr;
+      ApplyOutcome o = ops.sync_complete(m, origin, pre);
       if (o.result == ApplyResult::kSyncCompleted)
         counters_.last_swap_ns.store(
             static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -88,6 +88,9 @@ inline const RuleTable* active_table(const char* rec) {
   return std::atomic_ref<RuleTable*>(slot->active).load(std::memory_order_acquire);
 }
 
+// Tests only: called by PatternCompile::run() before it compiles.
+inline void (*g_before_pattern_compile_for_test)() = nullptr;
+
 // Tests only: called as a Pending is destroyed (nullptr: nothing).
 inline void (*g_pending_freed_for_test)() = nullptr;
 
@@ -171,6 +174,14 @@ namespace policysync {
 
 // PolicyStore's private parts (policy_store.h declares them, opaque).
 struct PolicyStore::State : detail::StoreState {};
+
+struct PatternCompile::Impl {
+  std::vector<detail::PatternRule> rules;   // given by compile_for()
+  const void* pending = nullptr;            // whose rules they are (apply() checks)
+  std::unique_ptr<detail::PatternSet> set;  // run()'s result
+  Status status;
+  bool ran = false;
+};
 
 struct PolicyStore::Access {
   static detail::StoreState& state(const PolicyStore& s) { return *s.state_; }

@@ -97,6 +97,7 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
   if (c->opt_.group_id.empty()) c->opt_.group_id = default_group_id();
   PipelineOptions po = o.pipeline;
   po.dead_letter = !o.dlq_topic.empty();
+  po.compile_off_thread = true;  // SPEC §5.1: compile_settled() holds records meanwhile
   c->pipeline_ = std::make_unique<Pipeline>(store, c->wm_, po, log);
 
   // The seed's settings (SPEC §5.1), then the operator's, which win.
@@ -431,20 +432,38 @@ void PolicyConsumer::handle(rd_kafka_message_t* m) {
   }
   if (!resume_at_.empty() && reset_below_snapshot(last_tp_, m->offset)) return;
   HandleResult r = pipeline_->handle(last_tp_, m->offset, m->payload, m->len);
+  const std::string_view payload(static_cast<const char*>(m->payload), m->len);
+  const std::string_view key =
+      m->key ? std::string_view(static_cast<const char*>(m->key), m->key_len) : std::string_view();
+  if (r.compile) {
+    // Its pattern rules compile on a thread of their own (SPEC §5.1: a large
+    // set takes seconds); until they are, no record is applied
+    // (compile_settled), so the store holds still, and poll() keeps its
+    // budget.
+    deferred_ = Deferred{last_tp_, m->offset, std::string(payload), std::string(key)};
+    compile_job_ = std::async(std::launch::async, [c = std::move(r.compile)]() mutable {
+      c->run();
+      return std::move(c);
+    });
+    return;
+  }
+  after_handle(r, last_tp_, m->offset, payload, key);
+}
+
+void PolicyConsumer::after_handle(const HandleResult& r, const TopicPartition& tp, int64_t offset,
+                                  std::string_view payload, std::string_view key) {
   dirty_ = true;
   if (r.copy_to_dlq && dlq_) {
-    auto* where = new std::pair<TopicPartition, int64_t>(last_tp_, m->offset);
-    std::string value(static_cast<const char*>(m->payload), m->len);
-    std::string key = m->key ? std::string(static_cast<const char*>(m->key), m->key_len) : "";
-    Status s = dlq_->send(opt_.dlq_topic, key, value,
+    auto* where = new std::pair<TopicPartition, int64_t>(tp, offset);
+    Status s = dlq_->send(opt_.dlq_topic, std::string(key), std::string(payload),
                           {{"policysync-reason", r.dlq_reason},
-                           {"policysync-source-topic", last_tp_.topic},
-                           {"policysync-source-partition", std::to_string(m->partition)},
-                           {"policysync-source-offset", std::to_string(m->offset)}},
+                           {"policysync-source-topic", tp.topic},
+                           {"policysync-source-partition", std::to_string(tp.partition)},
+                           {"policysync-source-offset", std::to_string(offset)}},
                           where);
     if (!s.ok()) {
-      log_.error("dead-letter copy of " + coordinates(last_tp_, m->offset) + ": " + s.to_string());
-      pipeline_->dlq_done(last_tp_, m->offset, false);
+      log_.error("dead-letter copy of " + coordinates(tp, offset) + ": " + s.to_string());
+      pipeline_->dlq_done(tp, offset, false);
       delete where;
     }
   }
@@ -458,6 +477,18 @@ void PolicyConsumer::handle(rd_kafka_message_t* m) {
     if (ready() || Clock::now() - last_commit_ >= std::chrono::milliseconds(200))
       commit(assigned_partitions());
   }
+}
+
+bool PolicyConsumer::compile_settled(Clock::time_point deadline) {
+  if (!compile_job_.valid()) return true;
+  if (deadline == Clock::time_point::max())
+    compile_job_.wait();
+  else if (compile_job_.wait_until(deadline) != std::future_status::ready)
+    return false;
+  HandleResult r = pipeline_->finish_compile(deferred_.tp, deferred_.offset, compile_job_.get());
+  after_handle(r, deferred_.tp, deferred_.offset, deferred_.payload, deferred_.key);
+  deferred_ = Deferred();
+  return true;
 }
 
 rd_kafka_topic_partition_list_t* PolicyConsumer::commit_list(
@@ -598,7 +629,8 @@ void PolicyConsumer::periodic() {
   const auto now = Clock::now();
   // A round may revoke partitions (their open syncs discarded): not while a
   // snapshot is being encoded from the store.
-  const bool encoding = !snapshot_settled(now);
+  // Nor while a sync's patterns compile (its record is not applied yet).
+  const bool encoding = !snapshot_settled(now) || !compile_settled(now);
   if (watcher_ && !encoding) {
     PartitionWatcher::Round round;
     if (watcher_->latest(&watcher_round_, &round)) on_partitions(round);
@@ -625,7 +657,7 @@ void PolicyConsumer::periodic() {
 
 Status PolicyConsumer::poll_once(int timeout_ms) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  if (!snapshot_settled(deadline)) return poll_tail();
+  if (!snapshot_settled(deadline) || !compile_settled(deadline)) return poll_tail();
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   rd_kafka_message_t* m =
       rd_kafka_consumer_poll(rk_, static_cast<int>(std::max<int64_t>(left.count(), 0)));
@@ -648,7 +680,9 @@ Status PolicyConsumer::poll_for(std::chrono::milliseconds budget) {
   const auto slice = budget.count() > 0 ? std::chrono::duration_cast<Clock::duration>(budget)
                                         : std::chrono::microseconds(100);
   const auto deadline = Clock::now() + slice;
-  if (!snapshot_settled(deadline)) return poll_tail();  // records wait in librdkafka's queue
+  // Records wait in librdkafka's queue while a snapshot encodes or a sync's
+  // patterns compile.
+  if (!snapshot_settled(deadline) || !compile_settled(deadline)) return poll_tail();
   bool handled = false;
   for (;;) {
     int wait_ms = 0;
@@ -691,6 +725,8 @@ void PolicyConsumer::close() {
     Status s = dlq_->flush(std::min(1000, left_ms()));
     if (!s.ok()) log_.warn("dead-letter flush: " + s.to_string());
   }
+  // A sync whose patterns are compiling is finished first (it was read).
+  (void)compile_settled(Clock::time_point::max());
   // The snapshot first: it needs no broker (SPEC §8).
   (void)snapshot_settled(Clock::time_point::max());
   if (!opt_.state_dir.empty() && fatal_.ok()) write_snapshot(/*wait=*/true);

@@ -139,6 +139,13 @@ class PolicyConsumer {
   void on_assign(rd_kafka_topic_partition_list_t* parts);
   void on_revoke(rd_kafka_topic_partition_list_t* parts, bool lost);
   void handle(rd_kafka_message_t* m);
+  // What follows the pipeline's handling of the record at (tp, offset):
+  // its dead-letter copy, the commit and snapshot it calls for.
+  void after_handle(const HandleResult& r, const TopicPartition& tp, int64_t offset,
+                    std::string_view payload, std::string_view key);
+  // Whether no SYNC_COMPLETE's pattern rules are compiling, waiting until
+  // `deadline` for a running compile and finishing its sync when it is done.
+  bool compile_settled(std::chrono::steady_clock::time_point deadline);
   // Asynchronous: the result comes back through commit_cb on a later poll.
   void commit(const std::vector<TopicPartition>& tps);
   // Waits for the result, at most `timeout_ms` (revocation, close, tests).
@@ -209,6 +216,14 @@ class PolicyConsumer {
   std::chrono::steady_clock::time_point last_snapshot_;
   // The snapshot being encoded and written, if any (write_snapshot).
   std::future<void> snapshot_job_;
+  // The SYNC_COMPLETE whose pattern rules are compiling, if any (handle()).
+  struct Deferred {
+    TopicPartition tp;
+    int64_t offset = -1;
+    std::string payload, key;  // for its dead-letter copy, should it fail
+  };
+  Deferred deferred_;
+  std::future<std::unique_ptr<PatternCompile>> compile_job_;
   // Last record's partition, cached to avoid a string per message.
   const rd_kafka_topic_t* last_rkt_ = nullptr;
   int32_t last_partition_ = -1;

@@ -343,6 +343,46 @@ TEST_F(LimitedStoreTest, GroupsAndOpenSyncs) {
   EXPECT_EQ(store_.group_count(), 2u);
 }
 
+// SPEC §5.1: a SYNC_COMPLETE's pattern rules can be compiled off the writer
+// (compile_for), then the sync completed with them.
+TEST_F(StoreTest, PatternRulesCompiledElsewhereCompleteTheSync) {
+  Message c;
+  c.type = MessageType::kSyncComplete;
+  c.group_id = "g";
+  begin("g");
+  add("g", "plain.com", "allow");
+  EXPECT_EQ(store_.compile_for(c), nullptr) << "nothing to compile";
+  add("g", "ads*.p.com", "blacklist");
+  std::unique_ptr<PatternCompile> job = store_.compile_for(c);
+  ASSERT_NE(job, nullptr);
+  std::thread([&] { job->run(); }).join();
+  ASSERT_EQ(store_.apply(c, "policy/0@9", std::move(job)).result, ApplyResult::kSyncCompleted);
+  reader_.quiescent();  // the reader's Hyperscan scratch follows the new database
+  EXPECT_EQ(action("g", "ads1.p.com"), Action::kBlacklist);
+  EXPECT_EQ(action("g", "plain.com"), Action::kAllow);
+  EXPECT_EQ(reader_.version(reader_.find_group("g")).origin, "policy/0@9");
+
+  // A compile made for a sync that was restarted since is not used.
+  begin("g");
+  add("g", "old*.p.com", "blacklist");
+  job = store_.compile_for(c);
+  ASSERT_NE(job, nullptr);
+  job->run();
+  begin("g");
+  add("g", "new*.p.com", "blacklist");
+  ASSERT_EQ(store_.apply(c, "", std::move(job)).result, ApplyResult::kSyncCompleted);
+  reader_.quiescent();
+  EXPECT_EQ(action("g", "new1.p.com"), Action::kBlacklist);
+  EXPECT_EQ(action("g", "old1.p.com"), Action::kNone);
+
+  // A count mismatch aborts: nothing to compile.
+  begin("g");
+  add("g", "x*.p.com", "blacklist");
+  c.has_count = true;
+  c.count = 5;
+  EXPECT_EQ(store_.compile_for(c), nullptr);
+}
+
 // Issue 18 item 8: the store's gauges (what Consumer::status() shows) are
 // exact after every kind of change, with no walk over the groups.
 TEST_F(StoreTest, GaugesAreExactAfterEveryKindOfChange) {
