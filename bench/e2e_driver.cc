@@ -1,19 +1,27 @@
 // End-to-end benchmark driver against a real Kafka broker (bench/e2e):
 //   e2e_driver BOOTSTRAP
-// 1. Produces 1M ADD_DOMAIN as one sync of one group (topic e2e_one) and 1M
+// 1. Cold start (issue 19): 1M immediate ADD_DOMAIN on one partition (topic
+//    e2e_cold); the time a PolicyConsumer with its defaults takes from
+//    create() to ready(), against the fastest way librdkafka reads the same
+//    records (assign, no group, a deep prefetch queue), in the same run.
+// 2. Produces 1M ADD_DOMAIN as one sync of one group (topic e2e_one) and 1M
 //    spread over 1,000 groups' syncs (topic e2e_many, 4 partitions).
-// 2. For each topic, in the same run: (a) a bare librdkafka consumer that only
-//    touches each payload; (b) PolicyConsumer applying everything until the
-//    last SYNC_COMPLETE is visible through the API. Prints msgs/s and b/a.
-// 3. Live latency: with the consumer caught up, 20 small syncs; for each,
+// 3. For each topic, in the same run: (a) that fastest bare consumer, which
+//    only touches each payload; (b) PolicyConsumer applying everything until
+//    the last SYNC_COMPLETE is visible through the API. Prints msgs/s and b/a.
+// 4. Live latency: with the consumer caught up, 20 small syncs; for each,
 //    the time from the SYNC_COMPLETE's delivery report to a worker's lookup
 //    seeing the new policy.
+// 5. With E2E_PROVIDER=1: the provider set (bench/provider.h: 1M groups,
+//    ~20M rules on e2e_provider, 4 partitions; 10M malicious on e2e_feed),
+//    replayed by a node with no snapshot: time to ready.
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +30,7 @@
 #include "kafka/producer.h"
 #include "policysync/reader.h"
 #include "policysync/snapshot.h"
+#include "provider.h"
 
 namespace {
 
@@ -70,19 +79,28 @@ void produce(const std::string& brokers, const std::string& topic, int groups, s
               topic.c_str(), groups, secs(t0));
 }
 
-// (a) The baseline: a bare consumer touching each payload.
-double bare_consume(const std::string& brokers, const std::string& topic, size_t expected) {
+// (a) The baseline: the fastest way librdkafka reads the records (measured:
+// assign with no group to join, a prefetch queue deep enough that its
+// fetcher never backs off, large fetches), touching each payload.
+double bare_consume(const std::string& brokers, const std::string& topic, size_t expected,
+                    int partitions, double* from_create_s = nullptr) {
+  const auto created = Clock::now();
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[256];
-  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof(err));
-  rd_kafka_conf_set(conf, "group.id", ("bare-" + topic).c_str(), err, sizeof(err));
-  rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof(err));
-  rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
+  for (const auto& [k, v] :
+       std::vector<std::pair<std::string, std::string>>{{"bootstrap.servers", brokers},
+                                                        {"group.id", "bare-" + topic},
+                                                        {"enable.auto.commit", "false"},
+                                                        {"queued.min.messages", "1000000"},
+                                                        {"fetch.queue.backoff.ms", "1"},
+                                                        {"max.partition.fetch.bytes", "16777216"}})
+    rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err));
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
   rd_kafka_poll_set_consumer(rk);
-  rd_kafka_topic_partition_list_t* t = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(t, topic.c_str(), RD_KAFKA_PARTITION_UA);
-  rd_kafka_subscribe(rk, t);
+  rd_kafka_topic_partition_list_t* t = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(t, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(rk, t);
   rd_kafka_topic_partition_list_destroy(t);
   size_t n = 0;
   uint64_t touched = 0;
@@ -99,6 +117,7 @@ double bare_consume(const std::string& brokers, const std::string& topic, size_t
     rd_kafka_message_destroy(m);
   }
   const double rate = static_cast<double>(n) / secs(t0);
+  if (from_create_s) *from_create_s = secs(created);
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   benchmark_sink = touched;  // keep the touches
@@ -164,6 +183,79 @@ double policy_consume(const std::string& brokers, const std::string& topic, int 
   return rate;
 }
 
+// Seconds from create() to ready() of a PolicyConsumer with its defaults
+// reading `topics` from the beginning (no snapshot).
+double time_to_ready(const std::string& brokers, const std::string& topic,
+                     const std::string& malicious_topic, uint64_t* consumed) {
+  PolicyStore store;
+  Log log([](LogLevel l, std::string_view m) {
+    if (l >= LogLevel::kWarn) stderr_sink(l, m);
+  });
+  kafka::ConsumerOptions o;
+  o.brokers = brokers;
+  o.topic = topic;
+  o.malicious_topic = malicious_topic;
+  o.group_id = "cold-" + topic;
+  o.stats_interval_s = 0;
+  const auto t0 = Clock::now();
+  std::unique_ptr<kafka::PolicyConsumer> c;
+  if (!kafka::PolicyConsumer::create(o, store, log, &c).ok()) std::exit(1);
+  while (!c->ready()) (void)c->poll_for(std::chrono::milliseconds(10));
+  const double s = secs(t0);
+  *consumed = c->counters().consumed.load();
+  c->close();
+  return s;
+}
+
+// 1M immediate ADD_DOMAIN of one group on one partition.
+void produce_cold(const std::string& brokers, const std::string& topic, size_t n) {
+  std::unique_ptr<kafka::Producer> p;
+  if (!kafka::Producer::create(brokers,
+                               {{"linger.ms", "20"},
+                                {"batch.num.messages", "10000"},
+                                {"queue.buffering.max.messages", "1000000"},
+                                {"compression.codec", "lz4"}},
+                               &p)
+           .ok())
+    std::exit(1);
+  for (size_t i = 0; i < n; ++i) (void)p->send(topic, "g", add("g", i, 3));
+  if (!p->flush(300000).ok()) std::exit(1);
+}
+
+// The provider set (bench/provider.h) as a PM would publish it: every group's
+// sync on `topic` keyed by group, the feed on `feed_topic`.
+void produce_provider(const std::string& brokers, const std::string& topic,
+                      const std::string& feed_topic, const bench::ProviderSet& set) {
+  std::unique_ptr<kafka::Producer> p;
+  if (!kafka::Producer::create(brokers,
+                               {{"linger.ms", "50"},
+                                {"batch.num.messages", "10000"},
+                                {"queue.buffering.max.messages", "2000000"},
+                                {"compression.codec", "lz4"}},
+                               &p)
+           .ok())
+    std::exit(1);
+  const auto t0 = Clock::now();
+  for (size_t g = 0; g < set.groups; ++g) {
+    const std::string id = bench::ProviderSet::group_id(g);
+    (void)p->send(topic, id, R"({"type":"BEGIN_SYNC","group_id":")" + id + R"("})");
+    for (uint32_t j = 0; j < set.sizes[g]; ++j)
+      (void)p->send(topic, id,
+                    R"({"type":"ADD_DOMAIN","group_id":")" + id + R"(","domain":")" +
+                        bench::ProviderSet::rule(g, j).domain + R"(","action":"blacklist"})");
+    (void)p->send(topic, id,
+                  R"({"type":"SYNC_COMPLETE","group_id":")" + id + R"(","count":)" +
+                      std::to_string(set.sizes[g]) + "}");
+  }
+  for (size_t i = 0; i < set.feed; ++i)
+    (void)p->send(feed_topic, "feed",
+                  R"({"type":"ADD_MALICIOUS","domain":")" + bench::ProviderSet::malicious(i) +
+                      R"(","category":4})");
+  if (!p->flush(1800000).ok()) std::exit(1);
+  std::printf("produced the provider set (%zu groups, %zu rules, %zu malicious) in %.0f s\n",
+              set.groups, set.rules, set.feed, secs(t0));
+}
+
 void live_latency(const std::string& brokers) {
   PolicyStore store;
   Log log([](LogLevel l, std::string_view m) {
@@ -226,6 +318,18 @@ int main(int argc, char** argv) {
   }
   const std::string brokers = argv[1];
   constexpr size_t kTotal = 1'000'000;
+  {
+    produce_cold(brokers, "e2e_cold", kTotal);
+    double bare_s = 0;
+    const double bare = bare_consume(brokers, "e2e_cold", kTotal, 1, &bare_s);
+    uint64_t consumed = 0;
+    const double ready_s = time_to_ready(brokers, "e2e_cold", "", &consumed);
+    std::printf(
+        "cold start, 1M immediate ADD_DOMAIN on one partition: kafka_consumer's defaults ready "
+        "after %.2f s (%llu records); fastest bare librdkafka read %.2f s from create (%.0f "
+        "msg/s); ratio %.2f\n",
+        ready_s, static_cast<unsigned long long>(consumed), bare_s, bare, ready_s / bare_s);
+  }
   struct Case {
     const char* topic;
     int groups;
@@ -233,7 +337,7 @@ int main(int argc, char** argv) {
   for (const Case& c : {Case{"e2e_one", 1}, Case{"e2e_many", 1000}}) {
     produce(brokers, c.topic, c.groups, kTotal);
     const size_t expected = kTotal + 2 * static_cast<size_t>(c.groups);
-    const double a = bare_consume(brokers, c.topic, expected);
+    const double a = bare_consume(brokers, c.topic, expected, c.groups == 1 ? 1 : 4);
     double visible = 0;
     const double b = policy_consume(brokers, c.topic, c.groups, &visible);
     std::printf(
@@ -243,5 +347,16 @@ int main(int argc, char** argv) {
         c.topic, c.groups, c.groups == 1 ? "" : "s", a, b, b / a, visible);
   }
   live_latency(brokers);
+  if (const char* e = std::getenv("E2E_PROVIDER"); e && e[0] == '1') {
+    const bench::ProviderSet set(1'000'000, 10'000'000);
+    produce_provider(brokers, "e2e_provider", "e2e_feed", set);
+    uint64_t consumed = 0;
+    const double ready_s = time_to_ready(brokers, "e2e_provider", "e2e_feed", &consumed);
+    std::printf(
+        "provider set replayed from the broker by a node with no snapshot: ready after %.1f s "
+        "(%llu records, %.2f M/s)\n",
+        ready_s, static_cast<unsigned long long>(consumed),
+        static_cast<double>(consumed) / ready_s / 1e6);
+  }
   return 0;
 }

@@ -108,6 +108,14 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "true"},  // readiness: a partition is caught up at EOF
+      // A replay is fetch-bound with librdkafka's defaults: its fetcher fills
+      // the queue to queued.min.messages (100,000) faster than records are
+      // applied, then backs off fetch.queue.backoff.ms (1 s) each time, and
+      // the control loop waits. 1M records from Kafka 4.4.0 on loopback: ready
+      // after 7.1 s with the defaults, 1.45 s with these (kcat reads them in
+      // 1.0 s). The queue stays bounded by queued.max.messages.kbytes (64 MiB).
+      {"queued.min.messages", "1000000"},
+      {"fetch.queue.backoff.ms", "1"},
   };
   if (!o.instance_id.empty()) {
     if (!o.shared_group)
