@@ -40,6 +40,10 @@ const char kUsage[] =
     "  --on-invalid=abort|skip an invalid entry aborts its group's open sync (default)\n"
     "                          or is dropped alone\n"
     "  --dlq-topic T           copy invalid messages to T, reason and source in headers\n"
+    "  --status-topic T        publish this instance's status (applied offsets, refused\n"
+    "                          syncs) to the compacted topic T (SPEC 9; policyctl status)\n"
+    "  --instance-name N       its key there (default: the --group)\n"
+    "  --status-interval S     a status record at least every S s (default 30)\n"
     "  --max-message-bytes N   larger messages are invalid (default 65536)\n"
     "  --max-entries-per-group N  (default 16777216)\n"
     "  --max-groups N          (default 1048576)\n"
@@ -141,10 +145,16 @@ int main(int argc, char** argv) {
       opt.skip_invalid = v == "skip";
     } else if (a == "--dlq-topic") {
       if (!next(&opt.dlq_topic)) return fail("--dlq-topic needs a topic");
+    } else if (a == "--status-topic") {
+      if (!next(&opt.status_topic) || opt.status_topic.empty())
+        return fail("--status-topic needs a topic");
+    } else if (a == "--instance-name") {
+      if (!next(&opt.instance_name) || opt.instance_name.empty())
+        return fail("--instance-name needs a name");
     } else if (a == "--max-message-bytes" || a == "--max-entries-per-group" ||
                a == "--max-groups" || a == "--max-open-syncs" || a == "--malicious-threshold" ||
                a == "--stats-interval" || a == "--metrics-port" || a == "--workers" ||
-               a == "--snapshot-interval") {
+               a == "--snapshot-interval" || a == "--status-interval") {
       if (!next(&v) || !parse_size(v.c_str(), &n)) return fail(a + " needs a number");
       if (a == "--max-message-bytes")
         opt.max_message_bytes = n;
@@ -161,6 +171,10 @@ int main(int argc, char** argv) {
         opt.stats_interval_s = static_cast<int>(n);
       else if (a == "--snapshot-interval")
         opt.snapshot_interval_s = static_cast<int>(n);
+      else if (a == "--status-interval") {
+        if (n < 1 || n > 86400) return fail("--status-interval is 1-86400 s");
+        opt.status_interval_s = static_cast<int>(n);
+      }
       else if (a == "--metrics-port") {
         if (n > 65535) return fail("--metrics-port is 0-65535");
         metrics_port = static_cast<int>(n);

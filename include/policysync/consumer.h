@@ -52,7 +52,15 @@ struct ConsumerOptions {
   size_t max_message_bytes = 64 * 1024;
   std::string dlq_topic;      // optional: copies of invalid messages
   int stats_interval_s = 30;  // one stats line per interval on the log (0: none)
-  std::string state_dir;      // optional: DIR/policy.snapshot (SPEC §7), created 0700
+  // SPEC §9, what every data plane applied: a status record (fleet_status.h)
+  // on this compacted topic, keyed by instance_name (default: group_id),
+  // when ready, within a second of a sync completing or being refused, at
+  // least every status_interval_s, and "stopped" at close(). Best effort:
+  // never blocks poll(), a failure is logged once and counted.
+  std::string status_topic;
+  std::string instance_name;
+  int status_interval_s = 30;
+  std::string state_dir;  // optional: DIR/policy.snapshot (SPEC §7), created 0700
   int snapshot_interval_s = 10;
   int close_timeout_ms = 3000;  // close() returns within this, broker or not
   const Log* log = nullptr;     // not owned; null: stderr, info and above

@@ -52,6 +52,11 @@ class Publisher {
                             const std::string& value);
   // Waits until every message sent so far is delivered; the first failure.
   [[nodiscard]] Status flush(std::chrono::milliseconds timeout);
+  // Where the last message delivered so far landed: "topic/partition@offset"
+  // (after a flush, the last one sent; empty if none was delivered). A PM
+  // waits for the fleet to apply a SYNC_COMPLETE by these coordinates
+  // (fleet.h).
+  std::string last_delivered() const;
 
  private:
   Publisher() = default;

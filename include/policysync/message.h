@@ -54,6 +54,10 @@ struct Message {
   uint8_t confidence = 100;  // ADD_MALICIOUS, 0-100
   bool has_count = false;    // SYNC_COMPLETE
   uint64_t count = 0;
+  // Not from the JSON: the Kafka record's timestamp (CreateTime or
+  // LogAppendTime, ms since the epoch; -1 unknown), set by the consumer. A
+  // SYNC_COMPLETE keeps it in the generation it publishes (GroupVersion).
+  int64_t timestamp_ms = -1;
 };
 
 }  // namespace policysync

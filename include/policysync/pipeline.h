@@ -14,9 +14,12 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "policysync/fleet_status.h"
 #include "policysync/log.h"
 #include "policysync/message_parser.h"
 #include "policysync/policy_store.h"
@@ -59,14 +62,32 @@ struct PipelineCounters {
   std::atomic<uint64_t> dlq_pending{0};
   std::atomic<uint64_t> dlq_delivered{0};
   std::atomic<uint64_t> dlq_failed{0};
+  std::atomic<uint64_t> syncs_rejected{0};  // listed in Pipeline::rejections()
+  // Convergence (SPEC §9): a SYNC_COMPLETE record's timestamp (CreateTime or
+  // LogAppendTime) to its swap. Per bucket, not cumulative: le 0.1 0.5 1 3
+  // 5 10 20 30 60 s, then +Inf (the buckets Istio settled on).
+  static constexpr std::array<double, 9> kConvergenceBuckets = {0.1, 0.5, 1, 3, 5, 10, 20, 30, 60};
+  std::array<std::atomic<uint64_t>, kConvergenceBuckets.size() + 1> convergence{};
+  std::atomic<uint64_t> convergence_count{0};
+  std::atomic<uint64_t> convergence_sum_ms{0};
+  std::atomic<uint64_t> convergence_clamped{0};  // negative (clock skew): counted as 0
+  std::atomic<uint64_t> last_convergence_ms{0};
 };
 
 class Pipeline {
  public:
   Pipeline(PolicyStore& store, Watermarks& watermarks, PipelineOptions options, const Log& log);
 
-  // Consumer thread. One record of `tp` at `offset`.
-  HandleResult handle(const TopicPartition& tp, int64_t offset, const void* data, size_t len);
+  // Consumer thread. One record of `tp` at `offset`; `timestamp_ms` is the
+  // record's (CreateTime or LogAppendTime, ms since the epoch; -1 unknown).
+  HandleResult handle(const TopicPartition& tp, int64_t offset, const void* data, size_t len,
+                      int64_t timestamp_ms = -1);
+
+  // Consumer thread. The syncs refused (SPEC §6, §9), the last
+  // kMaxRejections, oldest first: each with its SYNC_COMPLETE's coordinates,
+  // those of the message that refused it and why.
+  static constexpr size_t kMaxRejections = 100;
+  const std::deque<Rejection>& rejections() const { return rejected_; }
 
   // Consumer thread. Completes the SYNC_COMPLETE that handle() returned
   // with a compile (run or not), as handle() would have.
@@ -99,6 +120,16 @@ class Pipeline {
   MessageParser parser_;
   Message msg_;
   Message deferred_;  // the SYNC_COMPLETE waiting for its compile
+  // Why a group's open sync will be refused at its SYNC_COMPLETE: the
+  // message that aborted it (an invalid entry, a BEGIN_SYNC over a limit).
+  struct Cause {
+    std::string at;
+    std::string reason;
+  };
+  std::map<std::string, Cause, std::less<>> causes_;
+  std::deque<Rejection> rejected_;
+  void reject(const std::string& group, std::string sync, std::string at, std::string reason);
+  void observe_convergence(int64_t record_ms);
   PipelineCounters counters_;
 };
 

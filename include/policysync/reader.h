@@ -51,6 +51,9 @@ struct GroupVersion {
   uint64_t generation = 0;     // syncs completed; 0 = none yet
   std::string_view origin;     // the SYNC_COMPLETE's "topic/partition@offset"
   int64_t synced_unix_ms = 0;  // when it was applied (0 = never)
+  // The SYNC_COMPLETE record's timestamp (-1: unknown, e.g. restored from a
+  // snapshot): synced_unix_ms less this is the sync's convergence (SPEC §9).
+  int64_t record_unix_ms = -1;
 };
 
 class Reader {

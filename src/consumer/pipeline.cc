@@ -1,5 +1,6 @@
 #include "policysync/pipeline.h"
 
+#include <chrono>
 #include <string>
 
 namespace policysync {
@@ -28,7 +29,10 @@ HandleResult Pipeline::invalid(const TopicPartition& tp, int64_t offset, Status 
   std::string line = "invalid message " + coordinates(tp, offset) + ": " + why.to_string();
   if (!group.empty()) {
     line += " (group=" + group;
-    if (!opt_.skip_invalid && store_.abort_sync(group)) line += ", its open sync aborted";
+    if (!opt_.skip_invalid && store_.abort_sync(group)) {
+      line += ", its open sync aborted";
+      causes_[group] = Cause{coordinates(tp, offset), why.to_string()};  // NACKed at its end
+    }
     // Under skip, SYNC_COMPLETE's count still covers every ADD_DOMAIN the PM
     // sent, valid or not (SPEC §6); the store counted those it refused itself.
     if (opt_.skip_invalid && counts_as_add && store_.note_invalid_add(group))
@@ -50,7 +54,7 @@ HandleResult Pipeline::invalid(const TopicPartition& tp, int64_t offset, Status 
 }
 
 HandleResult Pipeline::handle(const TopicPartition& tp, int64_t offset, const void* data,
-                              size_t len) {
+                              size_t len, int64_t timestamp_ms) {
   bump(counters_.consumed);
   if (!wm_.assigned(tp)) wm_.assign(tp, offset);
   if (offset < wm_.next_offset(tp)) return already_applied(tp, offset);
@@ -61,6 +65,7 @@ HandleResult Pipeline::handle(const TopicPartition& tp, int64_t offset, const vo
     wm_.consumed(tp, offset);
     return r;
   }
+  msg_.timestamp_ms = timestamp_ms;
   const Message& m = msg_;
   if (opt_.compile_off_thread && m.type == MessageType::kSyncComplete) {
     if (std::unique_ptr<PatternCompile> c = store_.compile_for(m)) {
@@ -85,8 +90,13 @@ HandleResult Pipeline::conclude(const TopicPartition& tp, int64_t offset, const 
                                 ApplyOutcome o) {
   HandleResult r;
   switch (o.result) {
-    case ApplyResult::kRejected:
+    case ApplyResult::kRejected: {
+      const std::string why = o.status.to_string();
       r = invalid(tp, offset, std::move(o.status), m.group_id, /*counts_as_add=*/false);
+      // A BEGIN_SYNC refused (open-sync or group limit): its sync is refused
+      // as a whole, reported at its SYNC_COMPLETE.
+      if (m.type == MessageType::kBeginSync)
+        causes_[m.group_id] = Cause{coordinates(tp, offset), why};
       if (m.type == MessageType::kSyncComplete && !store_.has_open_sync(m.group_id)) {
         // Refused at SYNC_COMPLETE (its patterns cannot be compiled or
         // published): the store closed the sync, the old policy stays. Left
@@ -94,20 +104,26 @@ HandleResult Pipeline::conclude(const TopicPartition& tp, int64_t offset, const 
         // would fail the restore check (issue 18 item 3).
         wm_.sync_closed(m.group_id);
         r.commit = true;
+        causes_.erase(m.group_id);
+        reject(m.group_id, coordinates(tp, offset), coordinates(tp, offset), why);
       }
       wm_.consumed(tp, offset);
       return r;
+    }
     case ApplyResult::kSyncOpened:
       wm_.sync_opened(tp, m.group_id, offset);
+      causes_.erase(m.group_id);
       break;
     case ApplyResult::kSyncRestarted:
       wm_.sync_opened(tp, m.group_id, offset);
+      causes_.erase(m.group_id);
       log_.warn("sync restarted: group=" + m.group_id + " at " + coordinates(tp, offset) +
                 " (the open sync was discarded)");
       break;
     case ApplyResult::kSyncCompleted:
       wm_.sync_closed(m.group_id);
       r.commit = true;
+      observe_convergence(m.timestamp_ms);
       if (!log_.enabled(LogLevel::kTrace))
         log_.info("sync complete: group=" + m.group_id + " entries=" + std::to_string(o.entries) +
                   " at " + coordinates(tp, offset));
@@ -115,21 +131,38 @@ HandleResult Pipeline::conclude(const TopicPartition& tp, int64_t offset, const 
     case ApplyResult::kSyncCountMismatch:
       wm_.sync_closed(m.group_id);
       r.commit = true;
+      reject(m.group_id, coordinates(tp, offset), coordinates(tp, offset), o.status.to_string());
       log_.warn("sync aborted: group=" + m.group_id + " at " + coordinates(tp, offset) + ": " +
                 o.status.detail() + "; the previous policy stays");
       break;
-    case ApplyResult::kSyncAbortClosed:
+    case ApplyResult::kSyncAbortClosed: {
       wm_.sync_closed(m.group_id);
       r.commit = true;
+      auto c = causes_.find(m.group_id);
+      if (c != causes_.end()) {
+        reject(m.group_id, coordinates(tp, offset), c->second.at, c->second.reason);
+        causes_.erase(c);
+      } else {  // aborted before a restart of this process: the cause is not known
+        reject(m.group_id, coordinates(tp, offset), coordinates(tp, offset), "aborted");
+      }
       log_.warn("sync aborted: group=" + m.group_id + " closed at " + coordinates(tp, offset) +
                 " after an invalid message; the previous policy stays");
       break;
+    }
     case ApplyResult::kNoOpenSync:
+      if (auto c = causes_.find(m.group_id); c != causes_.end()) {
+        // Its BEGIN_SYNC was refused before a group could hold it.
+        reject(m.group_id, coordinates(tp, offset), c->second.at, c->second.reason);
+        causes_.erase(c);
+      }
       log_.warn("SYNC_COMPLETE without BEGIN_SYNC: group=" + m.group_id + " at " +
                 coordinates(tp, offset) + "; ignored");
       break;
     case ApplyResult::kApplied:
-      if (m.type == MessageType::kRemoveGroup) wm_.sync_closed(m.group_id);
+      if (m.type == MessageType::kRemoveGroup) {
+        wm_.sync_closed(m.group_id);
+        causes_.erase(m.group_id);
+      }
       break;
     case ApplyResult::kBuffered:
     case ApplyResult::kDropped:
@@ -189,7 +222,42 @@ void Pipeline::trace_applied(const Message& m, const ApplyOutcome& o) const {
 }
 
 void Pipeline::revoke(const TopicPartition& tp) {
-  for (const std::string& g : wm_.revoke(tp)) (void)store_.discard_sync(g);
+  for (const std::string& g : wm_.revoke(tp)) {
+    causes_.erase(g);
+    if (!store_.discard_sync(g))  // the watermarks and the store disagree: never expected
+      log_.warn("revoked " + tp.topic + "/" + std::to_string(tp.partition) +
+                ": no open sync of group " + g + " to discard");
+  }
+}
+
+void Pipeline::reject(const std::string& group, std::string sync, std::string at,
+                      std::string reason) {
+  if (rejected_.size() == kMaxRejections) rejected_.pop_front();
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  rejected_.push_back(Rejection{group, std::move(sync), std::move(at), std::move(reason), now_ms});
+  bump(counters_.syncs_rejected);
+}
+
+void Pipeline::observe_convergence(int64_t record_ms) {
+  if (record_ms < 0) return;  // no timestamp on the record
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  int64_t ms = now_ms - record_ms;
+  if (ms < 0) {  // the producer's clock is ahead of ours
+    bump(counters_.convergence_clamped);
+    ms = 0;
+  }
+  size_t b = 0;
+  while (b < PipelineCounters::kConvergenceBuckets.size() &&
+         static_cast<double>(ms) > PipelineCounters::kConvergenceBuckets[b] * 1000)
+    ++b;
+  bump(counters_.convergence[b]);
+  bump(counters_.convergence_count);
+  counters_.convergence_sum_ms.fetch_add(static_cast<uint64_t>(ms), std::memory_order_relaxed);
+  counters_.last_convergence_ms.store(static_cast<uint64_t>(ms), std::memory_order_relaxed);
 }
 
 void Pipeline::dlq_done(const TopicPartition& tp, int64_t offset, bool delivered) {

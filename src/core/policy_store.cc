@@ -375,6 +375,7 @@ struct PolicyStore::Ops {
     detail::PolicyInfo& info = fresh->extra();
     info.patterns.store(set.release(), std::memory_order_relaxed);  // published with the table
     info.generation = g->active->extra().generation + 1;
+    info.record_unix_ms = m.timestamp_ms;
     info.synced_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();

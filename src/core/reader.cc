@@ -252,6 +252,7 @@ GroupVersion Reader::version(GroupRef group) const {
   v.generation = info.generation;
   v.origin = info.origin_view();
   v.synced_unix_ms = info.synced_unix_ms;
+  v.record_unix_ms = info.record_unix_ms;
   return v;
 }
 

@@ -28,6 +28,7 @@ namespace policysync::detail {
 struct PolicyInfo {
   uint64_t generation = 0;  // the group's syncs completed so far
   int64_t synced_unix_ms = 0;
+  int64_t record_unix_ms = -1;  // the SYNC_COMPLETE record's timestamp (-1 unknown)
   const char* origin = nullptr;  // "policy/0@42", in the table's arena
   uint32_t origin_len = 0;
   // Replaced by an immediate pattern change: the release store (writer)
@@ -48,6 +49,7 @@ struct PolicyInfo {
   void adopt(PolicyInfo& old, const std::function<const char*(std::string_view)>& store) {
     generation = old.generation;
     synced_unix_ms = old.synced_unix_ms;
+    record_unix_ms = old.record_unix_ms;
     origin = old.origin_len ? store(old.origin_view()) : nullptr;
     origin_len = old.origin_len;
     patterns.store(old.patterns.load(std::memory_order_relaxed), std::memory_order_relaxed);

@@ -56,7 +56,14 @@ std::string group_version_json(const GroupVersion& v) {
   struct tm tm {};
   gmtime_r(&secs, &tm);
   std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return out + "{\"origin\":" + json_string(v.origin) + ",\"time\":" + json_string(when) + "}}";
+  // Convergence (SPEC §9): from the SYNC_COMPLETE record's timestamp to the
+  // swap; null when the record carried none (or the generation was restored).
+  const std::string convergence =
+      v.record_unix_ms < 0
+          ? "null"
+          : std::to_string(std::max<int64_t>(0, v.synced_unix_ms - v.record_unix_ms));
+  return out + "{\"origin\":" + json_string(v.origin) + ",\"time\":" + json_string(when) +
+         ",\"convergence_ms\":" + convergence + "}}";
 }
 
 std::string group_age_metrics(const PolicyStore& store, int64_t now_unix_ms) {

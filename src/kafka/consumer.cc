@@ -17,6 +17,8 @@ Status Consumer::create(const ConsumerOptions& o, PolicyStore& store,
                         std::unique_ptr<Consumer>* out) {
   if (o.brokers.empty()) return Status(Reason::kConfig, "brokers", "no bootstrap servers given");
   if (o.topic.empty()) return Status(Reason::kConfig, "topic", "no policy topic given");
+  if (!o.status_topic.empty() && o.status_interval_s < 1)
+    return Status(Reason::kConfig, "status-interval", "the status interval must be >= 1 s");
   if (o.close_timeout_ms < 0 || o.snapshot_interval_s < 0 || o.stats_interval_s < 0)
     return Status(Reason::kConfig, "options", "negative interval or timeout");
   kafka::ConsumerOptions k;
@@ -31,6 +33,9 @@ Status Consumer::create(const ConsumerOptions& o, PolicyStore& store,
   k.pipeline.parser.max_message_bytes = o.max_message_bytes;
   k.dlq_topic = o.dlq_topic;
   k.stats_interval_s = o.stats_interval_s;
+  k.status_topic = o.status_topic;
+  k.instance_name = o.instance_name;
+  k.status_interval_s = o.status_interval_s;
   k.state_dir = o.state_dir;
   k.snapshot_interval_s = o.snapshot_interval_s;
   k.close_timeout_ms = o.close_timeout_ms;

@@ -51,4 +51,12 @@ Status Publisher::flush(std::chrono::milliseconds timeout) {
   return impl_->producer->flush(static_cast<int>(timeout.count()));
 }
 
+std::string Publisher::last_delivered() const {
+  std::string topic;
+  int32_t partition;
+  int64_t offset;
+  if (!impl_->producer->last_delivered(&topic, &partition, &offset)) return "";
+  return topic + "/" + std::to_string(partition) + "@" + std::to_string(offset);
+}
+
 }  // namespace policysync

@@ -169,6 +169,15 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
     c->dlq_->set_queue_full_wait(100);  // the control loop never waits longer
   }
 
+  if (!o.status_topic.empty()) {
+    Properties sp;
+    for (const auto& [k, v] : o.properties)
+      if (!consumer_only(k)) sp.emplace_back(k, v);
+    s = StatusPublisher::create(o.brokers, sp, o.status_topic, o.status_interval_s, log,
+                                &c->status_);
+    if (!s.ok()) return abandon(s);
+  }
+
   if (!o.state_dir.empty()) c->restore_snapshot();
 
   std::vector<std::string> topics = {o.topic};
@@ -439,7 +448,12 @@ void PolicyConsumer::handle(rd_kafka_message_t* m) {
     last_tp_ = TopicPartition{rd_kafka_topic_name(m->rkt), m->partition};
   }
   if (!resume_at_.empty() && reset_below_snapshot(last_tp_, m->offset)) return;
-  HandleResult r = pipeline_->handle(last_tp_, m->offset, m->payload, m->len);
+  // CreateTime or LogAppendTime, whichever the topic keeps (SPEC §9's
+  // convergence is measured from it); -1 when the record has none.
+  rd_kafka_timestamp_type_t ts_type;
+  const int64_t ts = rd_kafka_message_timestamp(m, &ts_type);
+  HandleResult r = pipeline_->handle(last_tp_, m->offset, m->payload, m->len,
+                                     ts_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts);
   const std::string_view payload(static_cast<const char*>(m->payload), m->len);
   const std::string_view key =
       m->key ? std::string_view(static_cast<const char*>(m->key), m->key_len) : std::string_view();
@@ -633,6 +647,39 @@ void PolicyConsumer::update_gauges() {
   lag_ = std::move(lag);
 }
 
+void PolicyConsumer::publish_status(Clock::time_point now, const char* forced_state) {
+  if (!status_) return;
+  const uint64_t news = store_.counters().syncs_completed.load(std::memory_order_relaxed) +
+                        pipeline_->counters().syncs_rejected.load(std::memory_order_relaxed);
+  const int ready_now = ready() ? 1 : 0;
+  const auto since = now - last_status_;
+  if (!forced_state && status_ready_ == ready_now &&
+      !(news != status_news_ && since >= std::chrono::seconds(1)) &&
+      since < std::chrono::seconds(opt_.status_interval_s))
+    return;
+  StatusRecord r;
+  r.instance = opt_.instance_name.empty() ? opt_.group_id : opt_.instance_name;
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) == 0) r.host = host;
+  r.version = POLICYSYNC_VERSION;
+  r.state = forced_state ? forced_state : ready_now ? "ready" : "starting";
+  r.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  r.heartbeat_s = opt_.status_interval_s;
+  for (const auto& [tp, done] : caught_up_)
+    if (tp.topic == opt_.topic) r.applied.push_back({tp, wm_.next_offset(tp)});
+  const StoreGauges& g = store_.gauges();
+  r.groups = g.groups.load(std::memory_order_relaxed);
+  r.entries = g.entries.load(std::memory_order_relaxed);
+  r.malicious = g.malicious.load(std::memory_order_relaxed);
+  r.rejected.assign(pipeline_->rejections().begin(), pipeline_->rejections().end());
+  status_->send(r);
+  last_status_ = now;
+  status_news_ = news;
+  status_ready_ = ready_now;
+}
+
 void PolicyConsumer::periodic() {
   const auto now = Clock::now();
   // A round may revoke partitions (their open syncs discarded): not while a
@@ -643,6 +690,7 @@ void PolicyConsumer::periodic() {
     PartitionWatcher::Round round;
     if (watcher_->latest(&watcher_round_, &round)) on_partitions(round);
   }
+  publish_status(now, nullptr);
   if (now - last_gauges_ >= std::chrono::seconds(1)) {
     update_gauges();
     last_gauges_ = now;
@@ -679,6 +727,7 @@ Status PolicyConsumer::poll_once(int timeout_ms) {
 
 Status PolicyConsumer::poll_tail() {
   if (dlq_) dlq_->poll(0);
+  if (status_) status_->poll();
   periodic();
   return fatal_;
 }
@@ -740,6 +789,10 @@ void PolicyConsumer::close() {
   if (!opt_.state_dir.empty() && fatal_.ok()) write_snapshot(/*wait=*/true);
   const bool confirmed =
       fatal_.ok() && commit_bounded(assigned_partitions(), std::max(left_ms() / 2, 1));
+  if (status_ && fatal_.ok()) {  // SPEC §9: a clean stop says so
+    publish_status(Clock::now(), "stopped");
+    status_->flush(std::min(1000, left_ms()));
+  }
   closing_ = true;
   close_consumer(deadline, confirmed);
   if (dlq_) {
@@ -1031,6 +1084,35 @@ std::string PolicyConsumer::metrics_text() const {
   metric("policysync_dead_letter_total", "counter", "Dead-letter copies by outcome.");
   line("policysync_dead_letter_total{outcome=\"delivered\"}", ld(c.dlq_delivered));
   line("policysync_dead_letter_total{outcome=\"failed\"}", ld(c.dlq_failed));
+  metric("policysync_sync_convergence_seconds", "histogram",
+         "From a SYNC_COMPLETE record's timestamp to its policy being active (SPEC 9).");
+  {
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < PipelineCounters::kConvergenceBuckets.size(); ++b) {
+      cumulative += ld(c.convergence[b]);
+      char le[16];
+      std::snprintf(le, sizeof(le), "%g", PipelineCounters::kConvergenceBuckets[b]);
+      line(std::string("policysync_sync_convergence_seconds_bucket{le=\"") + le + "\"}",
+           cumulative);
+    }
+    cumulative += ld(c.convergence.back());
+    line("policysync_sync_convergence_seconds_bucket{le=\"+Inf\"}", cumulative);
+    out += "policysync_sync_convergence_seconds_sum " +
+           std::to_string(static_cast<double>(ld(c.convergence_sum_ms)) / 1e3) + "\n";
+    line("policysync_sync_convergence_seconds_count", ld(c.convergence_count));
+  }
+  metric("policysync_sync_convergence_clamped_total", "counter",
+         "Convergences measured negative (the producer's clock ahead of ours), counted as 0.");
+  line("policysync_sync_convergence_clamped_total", ld(c.convergence_clamped));
+  metric("policysync_syncs_rejected_total", "counter",
+         "Syncs refused (listed in the status record's rejected syncs).");
+  line("policysync_syncs_rejected_total", ld(c.syncs_rejected));
+  if (status_) {
+    metric("policysync_status_records_total", "counter",
+           "Status records (SPEC 9) by outcome: delivered, or failed (not delivered).");
+    line("policysync_status_records_total{outcome=\"delivered\"}", status_->delivered());
+    line("policysync_status_records_total{outcome=\"failed\"}", status_->failed());
+  }
   metric("policysync_groups", "gauge", "Groups held.");
   line("policysync_groups", ld(store_.gauges().groups));
   metric("policysync_entries", "gauge", "Active rules over all groups.");

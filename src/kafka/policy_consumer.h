@@ -30,6 +30,7 @@
 #include "kafka/kafka_config.h"
 #include "kafka/partition_watcher.h"
 #include "kafka/producer.h"
+#include "kafka/status_publisher.h"
 #include "policysync/log.h"
 #include "policysync/pipeline.h"
 #include "policysync/policy_store.h"
@@ -61,6 +62,11 @@ struct ConsumerOptions {
   PipelineOptions pipeline;
   std::string dlq_topic;      // optional: copies of invalid messages
   int stats_interval_s = 30;  // 0: no stats line
+  // SPEC §9: a status record on this topic (optional), keyed by the
+  // instance name (default: group_id), at least every status_interval_s.
+  std::string status_topic;
+  std::string instance_name;
+  int status_interval_s = 30;
   int idle_commit_ms = 5000;
   StartPositions* start_positions = nullptr;  // not owned; null: beginning
   // SPEC §7: DIR/policy.snapshot is restored at start (partitions then start
@@ -156,6 +162,10 @@ class PolicyConsumer {
   rd_kafka_topic_partition_list_t* commit_list(const std::vector<TopicPartition>& tps);
   void close_consumer(std::chrono::steady_clock::time_point deadline, bool broker_answers);
   void update_gauges();
+  // SPEC §9: sends the status record when readiness changes, within a
+  // second of a sync completing or being refused, every heartbeat, and
+  // with `state` "stopped" at close (forced).
+  void publish_status(std::chrono::steady_clock::time_point now, const char* forced_state);
   // Broadcast shape: assigns the partitions of a metadata round not assigned yet.
   void on_partitions(const PartitionWatcher::Round& round);
   // A restored snapshot against the topics' first watermarks: false (and the
@@ -190,6 +200,10 @@ class PolicyConsumer {
   Watermarks wm_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<Producer> dlq_;
+  std::unique_ptr<StatusPublisher> status_;
+  std::chrono::steady_clock::time_point last_status_{};
+  uint64_t status_news_ = UINT64_MAX;  // syncs completed + refused at the last record
+  int status_ready_ = -1;              // readiness at the last record (-1: none sent)
   rd_kafka_t* rk_ = nullptr;
   std::unique_ptr<PartitionWatcher> watcher_;  // broadcast shape only
   uint64_t watcher_round_ = 0;

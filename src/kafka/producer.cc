@@ -5,6 +5,11 @@ namespace policysync::kafka {
 void Producer::on_dr(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
   if (m->err && self->first_error_ == RD_KAFKA_RESP_ERR_NO_ERROR) self->first_error_ = m->err;
+  if (!m->err) {
+    self->last_topic_ = rd_kafka_topic_name(m->rkt);
+    self->last_partition_ = m->partition;
+    self->last_offset_ = m->offset;
+  }
   if (self->on_delivery_) self->on_delivery_(m->_private, m->err);
 }
 

@@ -47,6 +47,14 @@ class Producer {
   void purge(int timeout_ms);
 
   rd_kafka_t* handle() { return rk_; }
+  // Where the last message delivered so far landed (false: none yet).
+  bool last_delivered(std::string* topic, int32_t* partition, int64_t* offset) const {
+    if (last_offset_ < 0) return false;
+    *topic = last_topic_;
+    *partition = last_partition_;
+    *offset = last_offset_;
+    return true;
+  }
 
  private:
   Producer() = default;
@@ -55,6 +63,9 @@ class Producer {
   DeliveryFn on_delivery_;
   rd_kafka_resp_err_t first_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
   int queue_full_wait_ms_ = -1;
+  std::string last_topic_;
+  int32_t last_partition_ = -1;
+  int64_t last_offset_ = -1;
 };
 
 }  // namespace policysync::kafka
