@@ -293,6 +293,7 @@ struct SnapshotCodec {
         bytes += RuleTable::record_size(e.name.size());
       }
     g->pending = std::make_unique<detail::Pending>(n, bytes);
+    g->pending->serial = ++PolicyStore::Access::state(*store).syncs_opened;
   }
 
   // Applies a checked snapshot to an empty store. Everything that could be

@@ -229,6 +229,7 @@ struct PolicyStore::Ops {
             over_entry_limit(p->table->size() + p->patterns.size(), &why))
           return outcome(ApplyResult::kRejected, why);
         p->patterns[key] = v;
+        ++p->pattern_changes;
       } else {
         const unsigned kind = kind_bit(m.domain.kind);
         if (p->table->size() + p->patterns.size() >= s.limits_.max_entries_per_group &&
@@ -274,7 +275,7 @@ struct PolicyStore::Ops {
     }
     const std::string& key = m.domain.name;
     if (m.domain.kind == RuleKind::kPattern) {
-      if (p) p->patterns.erase(key);
+      if (p && p->patterns.erase(key)) ++p->pattern_changes;
       if (g->patterns.count(key)) {
         auto rules = g->patterns;
         rules.erase(key);
@@ -296,11 +297,12 @@ struct PolicyStore::Ops {
   // by doubling; SPEC §3.1: the cost follows the content). O(size), so only
   // below kSettleMax entries: a large table keeps its slack (at most half
   // its slots and one arena block).
-  static void settle(std::unique_ptr<RuleTable>& t) {
+  // `reserve`: arena bytes the caller stores next (the origin).
+  static void settle(std::unique_ptr<RuleTable>& t, size_t reserve) {
     if (t->size() > detail::kSettleMax) return;
-    const size_t fit = RuleTable::for_content_bytes(t->size(), t->live_bytes());
+    const size_t fit = RuleTable::for_content_bytes(t->size(), t->live_bytes() + reserve);
     if (t->memory_bytes() <= fit + fit / 4) return;
-    std::unique_ptr<RuleTable> small = t->compacted();
+    std::unique_ptr<RuleTable> small = t->compacted(reserve);
     rcu::retire(t.release());  // nobody reads it: only the free moves off the writer
     t = std::move(small);
   }
@@ -335,6 +337,7 @@ struct PolicyStore::Ops {
                                 " reached; the sync is dropped until its SYNC_COMPLETE"));
     }
     g->pending = std::make_unique<Pending>(g->active->size(), g->active->live_bytes());
+    g->pending->serial = ++st.syncs_opened;
     ++st.open_syncs;
     if (restart) {
       bump(s.counters_.syncs_restarted);
@@ -352,9 +355,12 @@ struct PolicyStore::Ops {
     }
     detail::PendingPtr p = take_pending(g);
     if (p->aborted) return outcome(ApplyResult::kSyncAbortClosed);  // counted at abort
-    // A compile made for another sync (the store changed in between, against
-    // compile_for()'s contract) is not used: the rules are compiled here.
-    if (precompiled && precompiled->pending != p.get()) precompiled = nullptr;
+    // A compile made for another sync, or for rules changed since (the store
+    // changed in between, against compile_for()'s contract), is not used:
+    // the rules are compiled here.
+    if (precompiled &&
+        (precompiled->serial != p->serial || precompiled->pattern_changes != p->pattern_changes))
+      precompiled = nullptr;
     if (m.has_count && m.count != p->adds) {
       bump(s.counters_.syncs_aborted);
       return outcome(ApplyResult::kSyncCountMismatch,
@@ -370,7 +376,8 @@ struct PolicyStore::Ops {
     }
     p->growth.drop();  // the table is complete as it is
     const size_t entries = p->table->size() + p->patterns.size();
-    settle(p->table);
+    origin = origin.substr(0, 255);
+    settle(p->table, origin.size());
     RuleTable* fresh = p->table.release();
     detail::PolicyInfo& info = fresh->extra();
     info.patterns.store(set.release(), std::memory_order_relaxed);  // published with the table
@@ -379,7 +386,6 @@ struct PolicyStore::Ops {
     info.synced_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
-    origin = origin.substr(0, 255);
     info.origin = origin.empty() ? nullptr : fresh->store_bytes(origin);
     info.origin_len = static_cast<uint32_t>(origin.size());
     st.total_entries += entries;
@@ -391,7 +397,8 @@ struct PolicyStore::Ops {
     RuleTable* old = g->active;
     publish_active(g, m.group_id, fresh);
     rcu::retire(old);
-    g->active_growth.drop();  // it was growing the old generation's table
+    g->active_growth.drop();     // it was growing the old generation's table
+    g->active_growth.expect(0);  // a restore's size says nothing about this one
     g->patterns = std::move(p->patterns);
     bump(s.counters_.syncs_completed);
     ApplyOutcome o = outcome(ApplyResult::kSyncCompleted);
@@ -495,7 +502,8 @@ std::unique_ptr<PatternCompile> PolicyStore::compile_for(const Message& m) const
   if (m.has_count && m.count != g->pending->adds) return nullptr;  // aborted: nothing to compile
   std::unique_ptr<PatternCompile> c(new PatternCompile());
   c->impl_->rules = Ops::rule_list(g->pending->patterns);
-  c->impl_->pending = g->pending.get();
+  c->impl_->serial = g->pending->serial;
+  c->impl_->pattern_changes = g->pending->pattern_changes;
   return c;
 }
 

@@ -245,9 +245,10 @@ class alignas(64) RcuTable {
   }
 
   // Writer side. A fresh table holding this one's live records in as little
-  // memory as for_content() gives them. O(size()).
-  std::unique_ptr<RcuTable> compacted() const {
-    auto t = for_content(live_, live_bytes_);
+  // memory as for_content() gives them, and `reserve` more arena bytes (for
+  // store_bytes()). O(size()).
+  std::unique_ptr<RcuTable> compacted(size_t reserve = 0) const {
+    auto t = for_content(live_, live_bytes_ + reserve);
     copy_all(*t);
     return t;
   }
@@ -327,9 +328,11 @@ class alignas(64) RcuTable {
 
   // Writer side. Copies `bytes` into the arena (not a record: kept as long as
   // the table, never counted as live or garbage) and returns where.
+  // If the arena has no room left, a block of exactly that size is added (a
+  // table sized to its content keeps room for its origin; see Pending).
   const char* store_bytes(std::string_view bytes) {
     const size_t need = (bytes.size() + alignof(V) - 1) / alignof(V) * alignof(V);
-    if (static_cast<size_t>(cur_end_ - cur_) < need) add_block(need);
+    if (static_cast<size_t>(cur_end_ - cur_) < need) add_block(need, /*exact=*/true);
     char* p = cur_;
     cur_ += need;
     std::memcpy(p, bytes.data(), bytes.size());
@@ -352,7 +355,12 @@ class alignas(64) RcuTable {
   // upsert() reports kFull once used_slots() would pass this: 3/4 of the slots.
   size_t max_used() const { return capacity() * 3 / 4; }
   // Everything this table allocated: its own block, outside chunks, arena blocks.
-  size_t memory_bytes() const { return own_bytes_ + (outside_ ? outside_->bytes : 0); }
+  // Whether everything lies in the table's own allocation (no arena block
+  // added, no chunks apart).
+  bool within_own_allocation() const { return outside_ == nullptr; }
+  size_t memory_bytes() const {
+    return size_t{own_lines_} * 64 + (outside_ ? sizeof(Outside) + outside_->bytes : 0);
+  }
   // What a record of a key of `key_len` bytes takes in the arena.
   static size_t record_size(size_t key_len) {
     const size_t a = alignof(V);
@@ -376,8 +384,9 @@ class alignas(64) RcuTable {
   RcuTable(size_t chunks, bool inline_chunks, size_t arena_bytes)
       : chunks_count_(static_cast<uint32_t>(chunks)) {
     char* tail = reinterpret_cast<char*>(this) + sizeof(RcuTable);
-    own_bytes_ =
-        round64(sizeof(RcuTable) + (inline_chunks ? chunks * sizeof(Chunk) : 0) + arena_bytes);
+    own_lines_ = static_cast<uint32_t>(
+        round64(sizeof(RcuTable) + (inline_chunks ? chunks * sizeof(Chunk) : 0) + arena_bytes) /
+        64);
     if (inline_chunks) {
       chunks_ = reinterpret_cast<Chunk*>(tail);
       std::memset(static_cast<void*>(chunks_), 0, chunks * sizeof(Chunk));  // every tag kEmpty
@@ -492,11 +501,11 @@ class alignas(64) RcuTable {
   // A new arena block: half of what the arena holds so far (the arena grows
   // geometrically, as the slots do), at least 256 bytes, at most 1 MiB (so
   // a large table's unused tail stays under 1 MiB).
-  void add_block(size_t need) {
+  void add_block(size_t need, bool exact = false) {
     size_t size = (live_bytes_ + garbage_bytes_) / 2;
     if (size < 256) size = 256;
     if (size > (1u << 20)) size = 1u << 20;
-    if (size < need) size = need;
+    if (size < need || exact) size = need;
     if (!outside_) outside_ = std::make_unique<Outside>();
     outside_->blocks.push_back(big_alloc<char>(size));  // 16-byte aligned at least
     const size_t bytes = outside_->blocks.back().get_deleter().bytes;
@@ -516,7 +525,7 @@ class alignas(64) RcuTable {
   Chunk* chunks_ = nullptr;
   Extra extra_;
   uint32_t chunks_count_;
-  uint32_t own_bytes_ = 0;  // this allocation: header, inline chunks, inline arena
+  uint32_t own_lines_ = 0;  // this allocation (header, inline chunks and arena), in 64 B
   char* cur_ = nullptr;     // arena: next record
   char* cur_end_ = nullptr;
   std::unique_ptr<Outside> outside_;

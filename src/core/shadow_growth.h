@@ -142,7 +142,9 @@ class ShadowGrowth {
         // rewrite and erase mirrored into it, and wants compaction itself
         // (issue 18: this write was dropped). A rebuilt table holds no
         // garbage and is at most half full: it takes the entry.
-        bigger = bigger->rebuilt(bigger->size() + 1);
+        std::unique_ptr<Table> compact = bigger->rebuilt(bigger->size() + 1);
+        rcu::retire(bigger.release());  // nobody reads it: only the free moves off the writer
+        bigger = std::move(compact);
         note_table_event(&TableEventCounters::compactions);
         ++stats_.rebuilds;
         p = bigger->upsert(key, hash, kind, v);

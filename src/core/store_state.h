@@ -28,7 +28,7 @@ namespace policysync::detail {
 struct PolicyInfo {
   uint64_t generation = 0;  // the group's syncs completed so far
   int64_t synced_unix_ms = 0;
-  int64_t record_unix_ms = -1;  // the SYNC_COMPLETE record's timestamp (-1 unknown)
+  int64_t record_unix_ms = -1;   // the SYNC_COMPLETE record's timestamp (-1 unknown)
   const char* origin = nullptr;  // "policy/0@42", in the table's arena
   uint32_t origin_len = 0;
   // Replaced by an immediate pattern change: the release store (writer)
@@ -103,14 +103,22 @@ struct Pending {
   // Sized for `expected` entries of `expected_bytes` in all (the group's
   // current size: a new sync of a group is usually about as large as the
   // last), so a steady-state resync never grows its table while it builds.
+  // Its arena keeps kOriginReserve bytes more for the origin stored at
+  // SYNC_COMPLETE (without them a resync of unchanged content had to add an
+  // arena block, up to 1 MiB, for a 20-byte string).
+  static constexpr size_t kOriginReserve = 64;
   explicit Pending(size_t expected = 0, size_t expected_bytes = 0)
-      : table(RuleTable::with_headroom(expected, expected_bytes)) {
+      : table(RuleTable::with_headroom(expected, expected_bytes + kOriginReserve)) {
     growth.expect(expected);
   }
   std::unique_ptr<RuleTable> table;
   ShadowGrowth<RuleTable> growth;  // how `table` grows (every upsert and erase goes through it)
   std::map<std::string, RuleValue> patterns;
-  uint64_t adds = 0;     // ADD_DOMAIN received, for SYNC_COMPLETE's count
+  uint64_t adds = 0;  // ADD_DOMAIN received, for SYNC_COMPLETE's count
+  // Which sync this is (the store's count of syncs opened) and how often its
+  // pattern rules changed: a PatternCompile must match both (compile_for).
+  uint64_t serial = 0;
+  uint64_t pattern_changes = 0;
   bool aborted = false;  // SPEC §6: an invalid message poisoned it
   // A BEGIN_SYNC refused by max_open_syncs: poisoned from the start (its
   // messages are dropped, never applied piece by piece) and not counted in
@@ -167,7 +175,8 @@ struct StoreState {
   hs_scratch_t* writer_scratch = nullptr;
   size_t group_count = 0;
   size_t open_syncs = 0;
-  size_t total_entries = 0;  // every group's active_size(), kept as they change
+  size_t total_entries = 0;   // every group's active_size(), kept as they change
+  uint64_t syncs_opened = 0;  // Pending::serial
 };
 
 }  // namespace policysync::detail
@@ -179,7 +188,8 @@ struct PolicyStore::State : detail::StoreState {};
 
 struct PatternCompile::Impl {
   std::vector<detail::PatternRule> rules;   // given by compile_for()
-  const void* pending = nullptr;            // whose rules they are (apply() checks)
+  uint64_t serial = 0;                      // whose rules they are: the sync's serial and pattern
+  uint64_t pattern_changes = 0;             // changes (apply() checks both)
   std::unique_ptr<detail::PatternSet> set;  // run()'s result
   Status status;
   bool ran = false;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
@@ -415,6 +416,8 @@ void PolicyConsumer::update_readiness() {
 }
 
 void PolicyConsumer::handle(rd_kafka_message_t* m) {
+  // Nothing is applied while a sync's patterns compile (compile_settled).
+  assert(!compile_job_.valid());
   if (m->err) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       TopicPartition tp{rd_kafka_topic_name(m->rkt), m->partition};
@@ -754,6 +757,9 @@ Status PolicyConsumer::poll_for(std::chrono::milliseconds budget) {
     rd_kafka_message_destroy(m);
     handled = true;
     if (!fatal_.ok() || Clock::now() >= deadline) break;
+    // A SYNC_COMPLETE whose patterns compile: no record after it is applied
+    // before it (the records already fetched wait); within the budget only.
+    if (!compile_settled(deadline)) break;
   }
   idle_ = !handled;
   return poll_tail();
