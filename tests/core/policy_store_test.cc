@@ -10,8 +10,10 @@
 #include "core/domain_hash.h"
 #include "core/rcu.h"
 #include "core/store_state.h"
+#include "core/table_events.h"
 #include "policysync/message_parser.h"
 #include "policysync/reader.h"
+#include "policysync/snapshot.h"
 #include "store_fixture.h"
 
 namespace policysync {
@@ -411,6 +413,50 @@ TEST(StoreMemoryTest, AResyncOfTheSameContentFitsItsTable) {
     ASSERT_NE(rec, nullptr);
     EXPECT_TRUE(detail::active_table(rec)->within_own_allocation()) << "round " << round;
   }
+  rcu::barrier();
+}
+
+// ... and a group restored large, then resynced small, grows again under
+// immediate adds through its shadow, never a full rebuild on the writer (the
+// restore's size hint outlived the restored table).
+TEST(StoreMemoryTest, ARestoredGroupResyncedSmallGrowsWithoutAStop) {
+  auto msg = [](MessageType t, const std::string& domain = "") {
+    Message m;
+    m.type = t;
+    m.group_id = "g";
+    m.domain.name = domain;
+    m.action = Action::kAllow;
+    return m;
+  };
+  std::string bytes;
+  {
+    PolicyStore source;
+    ASSERT_EQ(source.apply(msg(MessageType::kBeginSync)).result, ApplyResult::kSyncOpened);
+    for (int i = 0; i < 20000; ++i)
+      ASSERT_EQ(
+          source.apply(msg(MessageType::kAddDomain, "r" + std::to_string(i) + ".test")).result,
+          ApplyResult::kBuffered);
+    ASSERT_EQ(source.apply(msg(MessageType::kSyncComplete)).result, ApplyResult::kSyncCompleted);
+    Watermarks wm;
+    wm.assign({"policy", 0}, 1);
+    bytes = encode_snapshot(source, wm);
+  }
+  PolicyStore store;
+  Watermarks wm;
+  ASSERT_TRUE(decode_snapshot(bytes, &store, &wm).ok());
+  ASSERT_EQ(store.apply(msg(MessageType::kBeginSync)).result, ApplyResult::kSyncOpened);
+  for (int i = 0; i < 100; ++i)
+    ASSERT_EQ(store.apply(msg(MessageType::kAddDomain, "s" + std::to_string(i) + ".test")).result,
+              ApplyResult::kBuffered);
+  ASSERT_EQ(store.apply(msg(MessageType::kSyncComplete)).result, ApplyResult::kSyncCompleted);
+  const detail::TableEvents before = detail::table_events();
+  // 15,000: past the size where growth goes through a shadow (8192 slots),
+  // below the 20,000 the restored table was sized for.
+  for (int i = 0; i < 15000; ++i)
+    ASSERT_EQ(store.apply(msg(MessageType::kAddDomain, "t" + std::to_string(i) + ".test")).result,
+              ApplyResult::kApplied);
+  EXPECT_GT(detail::table_events().shadow_growths, before.shadow_growths)
+      << "grew by full rebuilds only";
   rcu::barrier();
 }
 
