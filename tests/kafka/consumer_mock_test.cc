@@ -913,11 +913,23 @@ TEST_F(MockTest, ReadinessMetricsAndLookupOverHttp) {
     if (l.rfind("# TYPE ", 0) == 0) typed.insert(l.substr(7, l.find(' ', 7) - 7));
     if (l.rfind("# HELP ", 0) == 0) helped.insert(l.substr(7, l.find(' ', 7) - 7));
     if (l.empty() || l[0] == '#') continue;
-    const std::string name = l.substr(0, l.find_first_of("{ "));
+    std::string name = l.substr(0, l.find_first_of("{ "));
+    // A histogram's samples: NAME_bucket, NAME_sum, NAME_count.
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      const std::string sx = suffix;
+      if (name.size() > sx.size() && name.compare(name.size() - sx.size(), sx.size(), sx) == 0 &&
+          typed.count(name.substr(0, name.size() - sx.size())))
+        name = name.substr(0, name.size() - sx.size());
+    }
     EXPECT_TRUE(typed.count(name)) << "no TYPE before " << l;
     EXPECT_TRUE(helped.count(name)) << "no HELP before " << l;
   }
   EXPECT_TRUE(a.logged("ready: 1 partitions caught up"));
+  // Issue 20: the sync's convergence, from its record's timestamp (CreateTime).
+  EXPECT_NE(metrics.find("policysync_sync_convergence_seconds_count 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("# TYPE policysync_sync_convergence_seconds histogram"),
+            std::string::npos);
   // Issue 10.5: which policy answers: the verdict's generation, /groups.
   EXPECT_NE(body.find(R"("generation":1)"), std::string::npos) << body;
   const std::string groups = http_get(http->port(), "/groups");
