@@ -1,0 +1,175 @@
+// SPEC §9 on the mock cluster: three data planes publish their status; the
+// PM (policyctl) publishes a sync and waits for them: one refuses it (a
+// limit), the others apply it; a clean stop says "stopped"; a status topic
+// that cannot be written changes nothing that is applied.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mock_fixture.h"
+#include "policysync/consumer.h"
+#include "policysync/fleet.h"
+#include "policysync/reader.h"
+
+namespace policysync {
+namespace {
+
+using testing::add;
+using testing::begin;
+using testing::Child;
+using testing::complete;
+using testing::MockTest;
+using testing::POLICYCTL_BIN_PATH;
+using testing::produce;
+using testing::wait_until;
+
+// A data plane: its store, its consumer polled on a thread of its own.
+struct Plane {
+  std::unique_ptr<PolicyStore> store;
+  Log log{[this](LogLevel, std::string_view m) {
+    std::lock_guard<std::mutex> g(mu);
+    lines.emplace_back(m);
+  }};
+  std::mutex mu;
+  std::vector<std::string> lines;
+  std::unique_ptr<Consumer> consumer;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+
+  Plane(ConsumerOptions o, StoreLimits limits) : store(std::make_unique<PolicyStore>(limits)) {
+    o.log = &log;
+    Status s = Consumer::create(o, *store, &consumer);
+    EXPECT_TRUE(s.ok()) << s.to_string();
+    thread = std::thread([this] {
+      EXPECT_TRUE(consumer->run(stop).ok());
+      consumer->close();
+    });
+  }
+  ~Plane() { halt(); }
+  void halt() {
+    stop = true;
+    if (thread.joinable()) thread.join();
+  }
+  size_t count(const std::string& needle) {
+    std::lock_guard<std::mutex> g(mu);
+    size_t n = 0;
+    for (const auto& l : lines) n += l.find(needle) != std::string::npos;
+    return n;
+  }
+};
+
+// The latest record of every instance on `topic`, read to its end.
+std::map<std::string, StatusRecord> read_status(const std::string& brokers,
+                                                const std::string& topic) {
+  std::unique_ptr<StatusReader> r;
+  EXPECT_TRUE(StatusReader::create(brokers, {}, topic, &r).ok());
+  if (!r) return {};
+  bool caught_up = false;
+  for (int i = 0; i < 100 && !caught_up; ++i)
+    EXPECT_TRUE(r->poll(std::chrono::milliseconds(100), &caught_up).ok());
+  return r->latest();
+}
+
+TEST_F(MockTest, PmWaitsForEveryInstanceAndNamesTheOneThatRefused) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  ASSERT_TRUE(cluster_->create_topic("policy.status", 1).ok());
+  produce(brokers_, "policy", "g", {begin("g"), add("g", "old.test"), complete("g", 1)});
+  std::vector<std::unique_ptr<Plane>> planes;
+  for (const char* name : {"dp-a", "dp-b", "dp-c"}) {
+    ConsumerOptions o = options("policy", Log());
+    o.group_id = std::string("grp-") + name;
+    o.status_topic = "policy.status";
+    o.instance_name = name;
+    o.status_interval_s = 1;
+    StoreLimits limits;
+    if (std::string(name) == "dp-c") limits.max_entries_per_group = 2;  // refuses a sync of 3
+    planes.push_back(std::make_unique<Plane>(o, limits));
+  }
+  ASSERT_TRUE(wait_until([&] {
+    const auto st = read_status(brokers_, "policy.status");
+    size_t ready = 0;
+    for (const auto& [n, r] : st) ready += r.state == "ready";
+    return ready == 3;
+  }));
+
+  const std::string file = tmp("sync.csv");
+  std::ofstream(file) << "a.test,blacklist\nb.test,blacklist\nc.test,blacklist,7\n";
+  Child pm(POLICYCTL_BIN_PATH,
+           {"publish-sync", brokers_, "policy", "g", file, "--wait=30", "--status-topic",
+            "policy.status"},
+           tmp("publish.out"));
+  EXPECT_EQ(pm.wait(), 1) << pm.output();
+  const std::string out = pm.output();
+  EXPECT_NE(out.find("NACKED dp-c: limit_exceeded: domain: entries per group limit 2 reached"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("2 SYNCED, 1 NACKED"), std::string::npos) << out;
+  EXPECT_EQ(out.find("NACKED dp-a"), std::string::npos) << out;
+  {  // one Reader per thread at a time
+    Reader r(*planes[0]->store);
+    EXPECT_EQ(r.lookup("g", "c.test").action, Action::kBlacklist);
+  }
+  {
+    Reader c(*planes[2]->store);
+    EXPECT_EQ(c.lookup("g", "old.test").action, Action::kBlacklist) << "the old policy stays";
+  }
+
+  // policyctl status for the group's last sync, as a table and as JSON.
+  Child st(POLICYCTL_BIN_PATH,
+           {"status", brokers_, "policy.status", "--group", "g", "--policy-topic", "policy"},
+           tmp("status.out"));
+  ASSERT_EQ(st.wait(), 0) << st.output();
+  EXPECT_NE(st.output().find("sync policy/0@7:"), std::string::npos) << st.output();
+  EXPECT_NE(st.output().find("dp-a  ready  SYNCED"), std::string::npos) << st.output();
+  EXPECT_NE(st.output().find("dp-c  ready  NACKED"), std::string::npos) << st.output();
+  EXPECT_NE(st.output().find("(limit_exceeded: domain: entries per group limit 2 reached (at "
+                             "policy/0@6))"),
+            std::string::npos)
+      << st.output();
+  Child js(POLICYCTL_BIN_PATH,
+           {"status", brokers_, "policy.status", "--sync", "policy/0@7", "--json"},
+           tmp("status.json"));
+  ASSERT_EQ(js.wait(), 0) << js.output();
+  EXPECT_NE(js.output().find(R"("instance":"dp-b")"), std::string::npos) << js.output();
+  EXPECT_NE(js.output().find(R"("verdict":"SYNCED")"), std::string::npos) << js.output();
+  EXPECT_NE(js.output().find(R"("verdict":"NACKED")"), std::string::npos) << js.output();
+
+  // A clean stop says so: the PM counts the instance out (STALE).
+  planes[1]->halt();
+  const auto after = read_status(brokers_, "policy.status");
+  ASSERT_TRUE(after.count("dp-b"));
+  EXPECT_EQ(after.at("dp-b").state, "stopped");
+  const int64_t now = after.at("dp-b").unix_ms;
+  EXPECT_EQ(report_sync(after.at("dp-b"), {"policy", 0}, 7, now).state, SyncState::kStale);
+}
+
+TEST_F(MockTest, MissingStatusTopicChangesNothingAppliedAndIsLoggedOnce) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  ASSERT_TRUE(cluster_->create_topic("status.gone", 1).ok());
+  rd_kafka_mock_topic_set_error(cluster_->handle(), "status.gone",
+                                RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  produce(brokers_, "policy", "g", {begin("g"), add("g", "x.test"), complete("g", 1)});
+  ConsumerOptions o = options("policy", Log());
+  o.group_id = "grp-gone";
+  o.status_topic = "status.gone";
+  o.status_interval_s = 1;
+  Plane p(o, StoreLimits{});
+  // Several heartbeats fail; the policy is applied all the same.
+  ASSERT_TRUE(wait_until([&] {
+    const std::string m = p.consumer->metrics_text();
+    return m.find("policysync_status_records_total{outcome=\"failed\"} 3") != std::string::npos;
+  })) << p.consumer->metrics_text();
+  EXPECT_TRUE(p.consumer->ready());
+  Reader r(*p.store);
+  EXPECT_EQ(r.lookup("g", "x.test").action, Action::kBlacklist);
+  EXPECT_EQ(p.count("status topic status.gone: record not delivered"), 1u)
+      << "one log line for a failure that goes on";
+}
+
+}  // namespace
+}  // namespace policysync
