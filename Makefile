@@ -2,7 +2,8 @@
 #   make demo   install dependencies, build, run the demo
 #   make test   install dependencies, build, run every test (plain, installed examples,
 #               TSan, ASan+UBSan, fuzz)
-# Other targets: demo-dpdk (the DPDK DNS filter), build, test-kafka (KAFKA_VERSION=3.9.1 for 3.x), bench, bench-e2e (on a real broker), bench-dpdk, format, clean.
+# Other targets: demo-dpdk (the DPDK DNS filter), demo-fleet (SPEC 9: three data planes
+# and the PM's status table), build, test-kafka (KAFKA_VERSION=3.9.1 for 3.x), bench, bench-e2e (on a real broker), bench-dpdk, format, clean.
 
 JOBS      ?= $(shell nproc)
 BUILD     ?= build
@@ -15,7 +16,7 @@ RDKAFKA_PREFIX := $(shell scripts/librdkafka/build --prefix)
 export PKG_CONFIG_PATH := $(RDKAFKA_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 CMAKE_GEN += -DPOLICYSYNC_RDKAFKA_PREFIX=$(RDKAFKA_PREFIX)
 
-.PHONY: deps build demo demo-dpdk test test-kafka test-plain test-examples test-tsan test-asan test-fuzz bench bench-e2e bench-dpdk format format-check clean
+.PHONY: deps build demo demo-dpdk demo-fleet test test-kafka test-plain test-examples test-tsan test-asan test-fuzz bench bench-e2e bench-dpdk format format-check clean
 
 deps:
 	@scripts/install-deps
@@ -26,6 +27,11 @@ build: deps
 
 demo: build
 	$(BUILD)/apps/kafka_consumer --demo
+
+# SPEC 9 in one process: three data planes on the embedded cluster (one
+# refusing), a sync published with --wait, the status table.
+demo-fleet: build
+	$(BUILD)/apps/policyctl demo-fleet
 
 # The DPDK DNS filter, built against the installed package, on the embedded
 # cluster and a generated pcap (its output pcaps land in $(BUILD)/demo-dpdk).

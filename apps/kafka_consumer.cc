@@ -174,8 +174,7 @@ int main(int argc, char** argv) {
       else if (a == "--status-interval") {
         if (n < 1 || n > 86400) return fail("--status-interval is 1-86400 s");
         opt.status_interval_s = static_cast<int>(n);
-      }
-      else if (a == "--metrics-port") {
+      } else if (a == "--metrics-port") {
         if (n > 65535) return fail("--metrics-port is 0-65535");
         metrics_port = static_cast<int>(n);
       } else if (a == "--workers")

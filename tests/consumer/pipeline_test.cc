@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <hs/hs_common.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -131,6 +132,59 @@ TEST_F(PipelineTest, RefusedSyncCompleteClosesTheSyncInTheWatermarks) {
   const Status s = decode_snapshot(encode_snapshot(store_, wm_), &restored, &wm);
   EXPECT_TRUE(s.ok()) << s.to_string();
   EXPECT_EQ(wm.next_offset(kTp), 3);
+}
+
+// SPEC §9: a sync's convergence from its record's timestamp; a timestamp
+// ahead of this clock (skew) counts as 0 and is counted; none: not measured.
+TEST_F(PipelineTest, ConvergenceIsMeasuredFromTheRecordTimestamp) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto sync = [&](const char* g, int64_t ts) {
+    const std::string b = std::string(R"({"type":"BEGIN_SYNC","group_id":")") + g + "\"}";
+    const std::string c = std::string(R"({"type":"SYNC_COMPLETE","group_id":")") + g + "\"}";
+    EXPECT_FALSE(pipeline_.handle(kTp, next_++, b.data(), b.size()).invalid);
+    EXPECT_TRUE(pipeline_.handle(kTp, next_++, c.data(), c.size(), ts).commit);
+  };
+  const PipelineCounters& c = pipeline_.counters();
+  sync("a", now - 2500);  // 2.5 s ago: the le=3 bucket
+  EXPECT_EQ(c.convergence_count.load(), 1u);
+  EXPECT_EQ(c.convergence[3].load(), 1u);
+  EXPECT_GE(c.last_convergence_ms.load(), 2500u);
+  sync("b", now + 60'000);  // a minute in the future
+  EXPECT_EQ(c.convergence_clamped.load(), 1u);
+  EXPECT_EQ(c.convergence[0].load(), 1u);
+  sync("c", -1);  // no timestamp
+  EXPECT_EQ(c.convergence_count.load(), 2u);
+  EXPECT_EQ(reader_.version(reader_.find_group("a")).record_unix_ms, now - 2500);
+}
+
+// SPEC §9: every way a sync is refused is listed, with its SYNC_COMPLETE's
+// coordinates, the message that refused it and why; the last 100.
+TEST_F(PipelineTest, RefusedSyncsAreListedWithWhereAndWhy) {
+  feed(BEGIN("a"));                                              // 0
+  feed(ADD("a", "bad..com"));                                    // 1: invalid, aborts a's sync
+  feed(COMPLETE("a"));                                           // 2
+  feed(BEGIN("b"));                                              // 3
+  feed(ADD("b", "b.com"));                                       // 4
+  feed(R"({"type":"SYNC_COMPLETE","group_id":"b","count":5})");  // 5: count mismatch
+  ASSERT_EQ(pipeline_.rejections().size(), 2u);
+  const Rejection& a = pipeline_.rejections()[0];
+  EXPECT_EQ(a.group, "a");
+  EXPECT_EQ(a.sync, "policy/0@2");
+  EXPECT_EQ(a.at, "policy/0@1");
+  EXPECT_NE(a.reason.find("bad_domain"), std::string::npos) << a.reason;
+  const Rejection& b = pipeline_.rejections()[1];
+  EXPECT_EQ(b.sync, "policy/0@5");
+  EXPECT_EQ(b.at, "policy/0@5");
+  EXPECT_NE(b.reason.find("count 5 but 1"), std::string::npos) << b.reason;
+  for (int i = 0; i < 120; ++i) {
+    feed(BEGIN("c"));
+    feed(R"({"type":"SYNC_COMPLETE","group_id":"c","count":3})");
+  }
+  EXPECT_EQ(pipeline_.rejections().size(), Pipeline::kMaxRejections);
+  EXPECT_EQ(pipeline_.rejections().front().group, "c") << "the oldest went first";
+  EXPECT_EQ(pipeline_.counters().syncs_rejected.load(), 122u);
 }
 
 TEST_F(PipelineTest, CompleteWithoutBeginIsAWarning) {

@@ -171,5 +171,16 @@ TEST_F(MockTest, MissingStatusTopicChangesNothingAppliedAndIsLoggedOnce) {
       << "one log line for a failure that goes on";
 }
 
+// make demo-fleet: the embedded fleet, one plane refusing, the table printed.
+TEST(ProgramTest, DemoFleetPrintsTheStatusTable) {
+  Child d(POLICYCTL_BIN_PATH, {"demo-fleet"}, ::testing::TempDir() + "/demo-fleet.out");
+  ASSERT_EQ(d.wait(), 0) << d.output();
+  const std::string out = d.output();
+  for (const char* line : {"NACKED dp-3: limit_exceeded: domain: entries per group limit 2 reached",
+                           "2 SYNCED, 1 NACKED", "exit 1", "dp-1  ready  SYNCED",
+                           "dp-2  ready  SYNCED", "dp-3  ready  NACKED"})
+    EXPECT_NE(out.find(line), std::string::npos) << line << "\n" << out;
+}
+
 }  // namespace
 }  // namespace policysync
