@@ -13,6 +13,8 @@
 #include "policysync/consumer.h"
 #include "policysync/domain_name.h"
 #include "policysync/embedded_cluster.h"
+#include "policysync/fleet.h"
+#include "policysync/fleet_status.h"
 #include "policysync/log.h"
 #include "policysync/message.h"
 #include "policysync/message_parser.h"
@@ -33,6 +35,7 @@ void commit(int64_t) {}
 void produce_copy(const std::string&) {}
 void drop_packet() {}
 void serve_other_modules() {}
+void alert(const std::string&, const std::string&) {}
 
 TEST(HeaderExamples, DomainName) {
   // domain_name.h
@@ -133,6 +136,40 @@ TEST(HeaderExamples, WatermarksPipelineSnapshot) {
   if (rs.ok()) rs = decode_snapshot(in, &fresh_store, &fresh_watermarks);
   EXPECT_TRUE(rs.ok()) << rs.to_string();
   EXPECT_EQ(fresh_store.group_count(), 1u);
+}
+
+TEST(HeaderExamples, FleetStatusAndFleet) {
+  StatusRecord rec;
+  rec.instance = "dp-1";
+  rec.state = "ready";
+  rec.unix_ms = 1000;
+  rec.applied = {{{"policy", 0}, 5000}};
+  const std::string value = encode_status(rec);
+  const int64_t now_unix_ms = 2000;
+  bool checked = false;
+  // fleet_status.h
+  policysync::StatusRecord r;
+  if (policysync::decode_status(value, &r).ok()) {
+    policysync::SyncReport s = policysync::report_sync(r, {"policy", 0}, 1234, now_unix_ms);
+    if (s.state == policysync::SyncState::kNacked) alert(r.instance, s.reason);
+    checked = s.state == policysync::SyncState::kSynced;
+  }
+  EXPECT_TRUE(checked);
+  // fleet.h (on the embedded cluster, its status topic empty)
+  std::unique_ptr<EmbeddedCluster> cluster;
+  ASSERT_TRUE(EmbeddedCluster::create(&cluster).ok());
+  ASSERT_TRUE(cluster->create_topic("policy.status", 1).ok());
+  const std::string brokers = cluster->bootstraps();
+  auto fleet = [&]() -> int {
+    std::unique_ptr<policysync::StatusReader> r;
+    if (!policysync::StatusReader::create(brokers, {}, "policy.status", &r).ok()) return 2;
+    bool caught_up = false;
+    while (!caught_up) (void)r->poll(std::chrono::milliseconds(100), &caught_up);
+    for (const auto& [name, rec] : r->latest()) { /* report_sync(rec, tp, offset, now) */
+    }
+    return 0;
+  };
+  EXPECT_EQ(fleet(), 0);
 }
 
 TEST(HeaderExamples, EmbeddedClusterAndAdminServer) {
