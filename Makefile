@@ -9,12 +9,9 @@ JOBS      ?= $(shell nproc)
 BUILD     ?= build
 FUZZ_SECS ?= 100
 CMAKE_GEN := -G Ninja
-# librdkafka 2.8.0, built by scripts/librdkafka/build (run by `deps`): CMake
-# keeps its prefix in the cache; pkg-config users (examples/check) get it in
-# PKG_CONFIG_PATH.
-RDKAFKA_PREFIX := $(shell scripts/librdkafka/build --prefix)
-export PKG_CONFIG_PATH := $(RDKAFKA_PREFIX)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
-CMAKE_GEN += -DPOLICYSYNC_RDKAFKA_PREFIX=$(RDKAFKA_PREFIX)
+# librdkafka 2.8.0 is built by scripts/librdkafka/build (run by `deps`); a
+# plain `cmake` finds it there by itself (cmake/rdkafka.cmake), and the
+# installed package ships its archive: nothing to pass here.
 
 .PHONY: deps build demo demo-dpdk demo-fleet test test-kafka test-plain test-examples test-tsan test-asan test-fuzz bench bench-e2e bench-dpdk format format-check clean
 

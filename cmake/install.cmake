@@ -4,8 +4,10 @@
 #   policysync::kafka       Consumer, EmbeddedCluster/Publisher, AdminServer;
 #                           brings policysync::policysync
 # Their dependencies (liburcu-qsbr, Hyperscan, simdjson, libidn2, xxHash,
-# libunistring, librdkafka >= 2.6.1 as rdkafka-static, cpp-httplib) are found
-# by the package itself.
+# libunistring, cpp-httplib, OpenSSL, Cyrus SASL, zstd, lz4, zlib, libcurl:
+# Debian's -dev packages) are found by the package itself. librdkafka is not
+# a dependency: the package ships the static archive it was built with
+# (>= 2.6.1, Debian 12's is 2.0.2) as libpolicysync_rdkafka.a.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -15,23 +17,30 @@ set_target_properties(policysync_kafka PROPERTIES OUTPUT_NAME policysync_kafka E
 
 install(TARGETS policysync_core policysync_consumer policysync_kafka
   EXPORT policysync-targets
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(DIRECTORY include/policysync DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
+install(DIRECTORY include/policysync DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev)
+# librdkafka's static archive, under policysync's name, and what it links.
+install(FILES ${RDKAFKA_ARCHIVE} DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RENAME libpolicysync_rdkafka.a COMPONENT dev)
+set(POLICYSYNC_RDKAFKA_DEPS ${RDKAFKA_STATIC_LIBRARIES})  # m;dl;pthread;rt;z;crypto;ssl;...
+list(TRANSFORM RDKAFKA_STATIC_LIBRARIES PREPEND "-l" OUTPUT_VARIABLE _rdkafka_l)
+list(JOIN _rdkafka_l " " POLICYSYNC_RDKAFKA_PC_LIBS)
 
 set(POLICYSYNC_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/policysync)
-install(EXPORT policysync-targets NAMESPACE policysync:: DESTINATION ${POLICYSYNC_CMAKE_DIR})
+install(EXPORT policysync-targets NAMESPACE policysync:: DESTINATION ${POLICYSYNC_CMAKE_DIR}
+  COMPONENT dev)
 configure_package_config_file(cmake/policysync-config.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/policysync-config.cmake INSTALL_DESTINATION ${POLICYSYNC_CMAKE_DIR})
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/policysync-config-version.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/policysync-config.cmake
-              ${CMAKE_CURRENT_SOURCE_DIR}/cmake/rdkafka.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/policysync-config-version.cmake
-        DESTINATION ${POLICYSYNC_CMAKE_DIR})
+        DESTINATION ${POLICYSYNC_CMAKE_DIR} COMPONENT dev)
 
 # pkg-config: DPDK applications are usually built with meson + pkg-config.
 foreach(pc policysync policysync-kafka)
   configure_file(cmake/${pc}.pc.in ${CMAKE_CURRENT_BINARY_DIR}/${pc}.pc @ONLY)
-  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
+    COMPONENT dev)
 endforeach()
