@@ -13,7 +13,7 @@ CMAKE_GEN := -G Ninja
 # plain `cmake` finds it there by itself (cmake/rdkafka.cmake), and the
 # installed package ships its archive: nothing to pass here.
 
-.PHONY: deps build demo demo-dpdk demo-fleet test test-kafka test-plain test-examples test-tsan test-asan test-fuzz bench bench-e2e bench-dpdk format format-check clean
+.PHONY: deps build demo demo-dpdk demo-fleet package test-package test test-kafka test-plain test-examples test-tsan test-asan test-fuzz bench bench-e2e bench-dpdk format format-check clean
 
 deps:
 	@scripts/install-deps
@@ -25,6 +25,17 @@ build: deps
 demo: build
 	$(BUILD)/apps/kafka_consumer --demo
 
+# Debian packages policysync and libpolicysync-dev (CPack), in $(BUILD).
+package: build
+	cd $(BUILD) && cpack -G DEB >/dev/null
+	@ls $(BUILD)/*.deb
+
+# The packages as a new host gets them: unpacked (dpkg-deb -x, nothing
+# installed here), Depends checked, examples built against the dev package,
+# the unpacked kafka_consumer --demo run.
+test-package: package
+	packaging/check $(BUILD)
+
 # SPEC 9 in one process: three data planes on the embedded cluster (one
 # refusing), a sync published with --wait, the status table.
 demo-fleet: build
@@ -35,7 +46,7 @@ demo-fleet: build
 demo-dpdk: build
 	examples/check $(BUILD) demo-dpdk $(BUILD)/demo-dpdk
 
-test: deps format-check test-plain test-examples test-tsan test-asan test-fuzz
+test: deps format-check test-plain test-examples test-package test-tsan test-asan test-fuzz
 	@echo "make test: all suites passed"
 
 test-plain: build

@@ -15,6 +15,7 @@
 #include "demo.h"
 #include "policysync/admin_server.h"
 #include "policysync/consumer.h"
+#include "systemd_notify.h"
 #include "workers.h"
 
 namespace {
@@ -237,9 +238,11 @@ int main(int argc, char** argv) {
 
   uint64_t last_lookups = 0;
   auto last = std::chrono::steady_clock::now();
+  apps::SystemdNotifier notify;  // Type=notify (packaging/policysync.service)
   while (!g_stop.load()) {
-    s = consumer->poll(std::chrono::milliseconds(100));
+    s = consumer->poll(std::chrono::milliseconds(notify.watchdog_enabled() ? 50 : 100));
     if (!s.ok()) break;
+    notify.tick(consumer->ready(), [&] { return consumer->stats_line(); });
     if (pool && opt.stats_interval_s > 0 &&
         std::chrono::steady_clock::now() - last >= std::chrono::seconds(opt.stats_interval_s)) {
       const auto now = std::chrono::steady_clock::now();
@@ -261,6 +264,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   log.info("signal received: committing and leaving the group");
+  notify.stopping();
   consumer->close();
   return 0;
 }
