@@ -271,7 +271,6 @@ void BM_ProviderSet(benchmark::State& state) {
 }
 BENCHMARK(BM_ProviderSet)->Unit(benchmark::kMillisecond)->Iterations(1);
 
-
 // Restore time per entry for each table kind on its own (issue 19: <= 100 ns
 // per entry, linear): a 1M feed, one group of 1M rules, 100k groups of 10.
 void BM_RestoreShape(benchmark::State& state) {
@@ -286,13 +285,14 @@ void BM_RestoreShape(benchmark::State& state) {
               R"(","category":4})");
     entries = 1'000'000;
   } else if (shape == 1) {
-    sync_group(a, "big", 1'000'000, [](uint32_t j) { return ProviderSet::rule(1, j + 2).domain; },
-               buf);
+    sync_group(
+        a, "big", 1'000'000, [](uint32_t j) { return ProviderSet::rule(1, j + 2).domain; }, buf);
     entries = 1'000'000;
   } else {
     for (size_t g = 0; g < 100'000; ++g)
-      sync_group(a, ProviderSet::group_id(g), 10,
-                 [g](uint32_t j) { return ProviderSet::rule(g, j + 100).domain; }, buf);
+      sync_group(
+          a, ProviderSet::group_id(g), 10,
+          [g](uint32_t j) { return ProviderSet::rule(g, j + 100).domain; }, buf);
     entries = 100'000 * 11;  // a directory entry per group and its rules
   }
   Watermarks wm;
@@ -310,8 +310,8 @@ void BM_RestoreShape(benchmark::State& state) {
   }
   state.counters["entries"] = static_cast<double>(entries);
   state.counters["ns_per_entry"] = benchmark::Counter(
-      static_cast<double>(entries), benchmark::Counter::kIsIterationInvariantRate |
-                                        benchmark::Counter::kInvert);
+      static_cast<double>(entries),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
   state.SetLabel(shape == 0 ? "feed 1M" : shape == 1 ? "one group 1M" : "100k groups x 10");
 }
 BENCHMARK(BM_RestoreShape)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->Iterations(3);
