@@ -21,7 +21,7 @@ namespace policysync::apps {
 
 int fail(const std::string& m) {
   std::fprintf(stderr, "policyctl: %s\n", m.c_str());
-  return 1;
+  return kExitError;
 }
 
 int64_t now_unix_ms() {
@@ -60,6 +60,9 @@ int wait_for_fleet(const Properties& props, const std::string& brokers,
       if (r.state == policysync::SyncState::kSynced) synced.push_back(name);
       if (r.state == policysync::SyncState::kNacked) nacked.push_back(name + ": " + r.reason);
     }
+    // An instance whose latest record cannot be read may run anything.
+    for (const auto& [name, why] : reader->unreadable())
+      pending.push_back(name + " (its status record is unreadable: " + why + ")");
     const bool decided = caught_up && pending.empty() && !(synced.empty() && nacked.empty());
     if (decided) {
       for (const auto& n : nacked) std::printf("NACKED %s\n", n.c_str());
@@ -69,9 +72,11 @@ int wait_for_fleet(const Properties& props, const std::string& brokers,
     if (std::chrono::steady_clock::now() >= deadline) {
       std::string who;
       for (const auto& n : pending) who += (who.empty() ? "" : ", ") + n;
-      std::printf(
-          "timed out after %d s: %s\n", timeout_s,
-          pending.empty() ? "no live instance on the status topic" : ("PENDING " + who).c_str());
+      std::printf("timed out after %d s: %s\n", timeout_s,
+                  pending.empty() ? ("no live instance on the status topic reads " +
+                                     tp.topic + "/" + std::to_string(tp.partition))
+                                        .c_str()
+                                  : ("PENDING " + who).c_str());
       for (const auto& n : nacked) std::printf("NACKED %s\n", n.c_str());
       return 2;
     }
@@ -230,8 +235,17 @@ int status(const Properties& props, const std::vector<std::string>& a) {
       out += line + "\n";
     }
   }
+  for (const auto& [name, why] : reader->unreadable()) {
+    if (json) {
+      if (out.size() > 1) out += ",";
+      out += "{\"instance\":" + json_str(name) + ",\"state\":\"unreadable\",\"reason\":" +
+             json_str(why) + "}";
+    } else {
+      out += name + "  UNREADABLE  (" + why + ")\n";
+    }
+  }
   if (json) out += "]\n";
-  if (!json && reader->latest().empty()) out = "no instance on " + a[1] + "\n";
+  if (!json && out.empty()) out = "no instance on " + a[1] + "\n";
   if (!json && !sync.empty()) out = "sync " + sync + ":\n" + out;
   std::fputs(out.c_str(), stdout);
   return 0;

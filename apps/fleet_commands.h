@@ -13,7 +13,12 @@ namespace policysync::apps {
 
 using Properties = std::vector<std::pair<std::string, std::string>>;
 
-// "policyctl: MESSAGE" on stderr; returns 1.
+// policyctl's exit codes: 0 done (all SYNCED), 1 a NACK, 2 a wait that
+// timed out, kExitError anything that went wrong (bad arguments, a topic that
+// cannot be read): a rollout script must not read an error as a NACK.
+inline constexpr int kExitError = 3;
+
+// "policyctl: MESSAGE" on stderr; returns kExitError.
 int fail(const std::string& message);
 int64_t now_unix_ms();
 std::string secs(int64_t ms);  // "12.3s"

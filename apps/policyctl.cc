@@ -36,6 +36,7 @@ const char kUsage[] =
     "      SYNC_COMPLETE with count; keyed by GROUP; waits for delivery. --wait: then\n"
     "      until every live instance on status topic T applied or refused it (default\n"
     "      60 s); exit 0 all SYNCED, 1 one NACKED (named, with its reason), 2 timeout\n"
+    "      (PENDING named); STALE and NOT_ASSIGNED (sharded) instances are not waited for\n"
     "  status BROKERS STATUS_TOPIC [--sync TOPIC/PARTITION@OFFSET | --group G\n"
     "         --policy-topic T] [--json]\n"
     "      reads the status topic to its end: a line per instance (state, age of its\n"
@@ -49,7 +50,8 @@ const char kUsage[] =
     "  lookup HOST:PORT GROUP DOMAIN\n"
     "      the verdict from kafka_consumer's /lookup endpoint\n"
     "  snapshot-info FILE [--entries]\n"
-    "      a snapshot's version, offsets, groups and entry counts; verifies its checksum\n";
+    "      a snapshot's version, offsets, groups and entry counts; verifies its checksum\n"
+    "exit 3 on an error (bad arguments, a broker or topic that cannot be used)\n";
 
 std::string group_of(const std::string& json) {
   simdjson::dom::parser p;
@@ -129,7 +131,7 @@ int main(int argc, char** argv) {
   }
   if (i >= argc) {
     std::fputs(kUsage, stderr);
-    return 2;
+    return policysync::apps::kExitError;
   }
   const std::string cmd = argv[i];
   std::vector<std::string> args(argv + i + 1, argv + argc);

@@ -39,6 +39,10 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/policysync-config.cmake
         DESTINATION ${POLICYSYNC_CMAKE_DIR} COMPONENT dev)
 
 # pkg-config: DPDK applications are usually built with meson + pkg-config.
+# From LIBDIR/pkgconfig back to the prefix: "../.." for lib, "../../.." for
+# lib/x86_64-linux-gnu (GNUInstallDirs' choice under /usr on Debian).
+file(RELATIVE_PATH PC_UP_TO_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+string(REGEX REPLACE "/$" "" PC_UP_TO_PREFIX "${PC_UP_TO_PREFIX}")
 foreach(pc policysync policysync-kafka)
   configure_file(cmake/${pc}.pc.in ${CMAKE_CURRENT_BINARY_DIR}/${pc}.pc @ONLY)
   install(FILES ${CMAKE_CURRENT_BINARY_DIR}/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig

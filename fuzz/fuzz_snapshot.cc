@@ -4,7 +4,8 @@
 //   0: the rest is a whole snapshot file, header and all;
 //   1: the rest is a version-2 body, sealed here with a correct header
 //      (length and XXH3-64), as a forger who can write the file would seal it;
-//   2 and up: the same as version 3 (the body ends with a hash seed).
+//   2: the same as version 3 (the body ends with a hash seed);
+//   3 and up: the same as version 4 (then the refused syncs and causes).
 // Every input must be refused or restored; either way nothing may crash,
 // leak or read out of bounds (ASan+UBSan), and a refusal loads nothing.
 #define XXH_INLINE_ALL
@@ -25,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     bytes = rest;
   } else {
     bytes.assign("PSYNCSNP", 8);
-    const uint32_t version = data[0] == 1 ? 2 : policysync::kSnapshotVersion, reserved = 0;
+    const uint32_t version = data[0] == 1 ? 2 : data[0] == 2 ? 3 : 4, reserved = 0;
     const uint64_t len = rest.size(), sum = XXH3_64bits(rest.data(), rest.size());
     bytes.append(reinterpret_cast<const char*>(&version), 4);
     bytes.append(reinterpret_cast<const char*>(&reserved), 4);

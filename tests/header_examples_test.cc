@@ -138,6 +138,16 @@ TEST(HeaderExamples, WatermarksPipelineSnapshot) {
   EXPECT_EQ(fresh_store.group_count(), 1u);
 }
 
+TEST(HeaderExamples, Refusals) {
+  // refusals.h
+  const int64_t unix_ms = 1;
+  Refusals r;
+  r.set_cause("g", "policy/0@6", "limit_exceeded: ...");  // its BEGIN_SYNC refused
+  r.refuse("g", "policy/0@9", "aborted", unix_ms);         // at its SYNC_COMPLETE
+  EXPECT_EQ(r.list().back().at, "policy/0@6");
+  EXPECT_FALSE(r.has_cause("g"));
+}
+
 TEST(HeaderExamples, FleetStatusAndFleet) {
   StatusRecord rec;
   rec.instance = "dp-1";
@@ -164,8 +174,10 @@ TEST(HeaderExamples, FleetStatusAndFleet) {
     std::unique_ptr<policysync::StatusReader> r;
     if (!policysync::StatusReader::create(brokers, {}, "policy.status", &r).ok()) return 2;
     bool caught_up = false;
-    while (!caught_up) (void)r->poll(std::chrono::milliseconds(100), &caught_up);
-    for (const auto& [name, rec] : r->latest()) { /* report_sync(rec, tp, offset, now) */
+    while (!caught_up)
+      if (!r->poll(std::chrono::milliseconds(100), &caught_up).ok()) return 2;
+    for ([[maybe_unused]] const auto& [name, rec] : r->latest()) {
+      /* report_sync(rec, tp, offset, now) */
     }
     return 0;
   };

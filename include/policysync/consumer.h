@@ -53,7 +53,9 @@ struct ConsumerOptions {
   std::string dlq_topic;      // optional: copies of invalid messages
   int stats_interval_s = 30;  // one stats line per interval on the log (0: none)
   // SPEC §9, what every data plane applied: a status record (fleet_status.h)
-  // on this compacted topic, keyed by instance_name (default: group_id),
+  // on this compacted topic, keyed by instance_name (default: group_id in
+  // the broadcast shape; sharded, where members share group_id:
+  // group_id/instance_id, else group_id@hostname),
   // when ready, within a second of a sync completing or being refused, at
   // least every status_interval_s, and "stopped" at close(). Best effort:
   // never blocks poll(), a failure is logged once and counted.

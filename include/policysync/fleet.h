@@ -8,7 +8,8 @@
 //   std::unique_ptr<policysync::StatusReader> r;
 //   if (!policysync::StatusReader::create(brokers, {}, "policy.status", &r).ok()) return 2;
 //   bool caught_up = false;
-//   while (!caught_up) (void)r->poll(std::chrono::milliseconds(100), &caught_up);
+//   while (!caught_up)
+//     if (!r->poll(std::chrono::milliseconds(100), &caught_up).ok()) return 2;
 //   for (const auto& [name, rec] : r->latest()) { /* report_sync(rec, tp, offset, now) */ }
 #pragma once
 
@@ -42,15 +43,17 @@ class StatusReader {
 
   // The latest record of every instance (a tombstone removes it).
   const std::map<std::string, StatusRecord>& latest() const { return latest_; }
-  // Records that were not a status record (kept out of latest()).
-  size_t undecodable() const { return undecodable_; }
+  // Instances whose latest record is not a status record, with why: their
+  // earlier record no longer says what they run, so they are out of
+  // latest() and a PM must not count them as SYNCED.
+  const std::map<std::string, std::string>& unreadable() const { return unreadable_; }
 
  private:
   StatusReader() = default;
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::map<std::string, StatusRecord> latest_;
-  size_t undecodable_ = 0;
+  std::map<std::string, std::string> unreadable_;
 };
 
 // Reads `policy_topic` to its end and finds the last SYNC_COMPLETE of

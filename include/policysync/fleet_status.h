@@ -19,21 +19,11 @@
 #include <string_view>
 #include <vector>
 
+#include "policysync/refusals.h"
 #include "policysync/status.h"
 #include "policysync/watermarks.h"
 
 namespace policysync {
-
-// A sync this instance refused (SPEC §6: aborted by an invalid entry, a
-// count mismatch, a limit, a pattern set that does not compile, a
-// BEGIN_SYNC refused by the open-sync limit).
-struct Rejection {
-  std::string group;
-  std::string sync;  // "topic/partition@offset" of its SYNC_COMPLETE
-  std::string at;    // of the message that refused it (== sync if that one)
-  std::string reason;
-  int64_t unix_ms = 0;  // when it was refused
-};
 
 struct StatusRecord {
   std::string instance;  // the record's key
@@ -47,10 +37,18 @@ struct StatusRecord {
     int64_t next = -1;  // every record below it is applied (or refused)
   };
   std::vector<Applied> applied;  // every policy partition it reads
+  // The sharded shape (ConsumerOptions::shared_group): `applied` lists the
+  // partitions this member owns, and a sync on another is not its to apply.
+  bool sharded = false;
   uint64_t groups = 0;
   uint64_t entries = 0;
   uint64_t malicious = 0;
   std::vector<Rejection> rejected;  // the last ones (at most 100), oldest first
+  // Not in the JSON: the record's Kafka timestamp when the topic stamps it
+  // (message.timestamp.type=LogAppendTime), set by StatusReader; -1
+  // otherwise. report_sync() then ages the record by the broker's clock,
+  // not by the instance's.
+  int64_t log_append_ms = -1;
 };
 
 // One JSON object (SPEC §9); the inverse of decode_status().
@@ -58,7 +56,7 @@ std::string encode_status(const StatusRecord& r);
 // Fails with Reason::kBadJson / kMissingField / kWrongType naming the field.
 [[nodiscard]] Status decode_status(std::string_view json, StatusRecord* out);
 
-enum class SyncState : uint8_t { kSynced, kPending, kNacked, kStale };
+enum class SyncState : uint8_t { kSynced, kPending, kNacked, kStale, kNotAssigned };
 std::string_view sync_state_name(SyncState s);  // "SYNCED", ...
 
 struct SyncReport {
@@ -70,9 +68,12 @@ struct SyncReport {
 
 // The instance's state for the sync completed at tp@offset, as of `now_ms`:
 // STALE when its last record is older than three heartbeats (or it
-// stopped); NACKED when it lists that sync among the rejected; SYNCED when
-// it applied past it; PENDING otherwise. A partition is applied in order, so
-// "next > offset" means the sync was applied or refused (SPEC §9).
+// stopped); NACKED when it lists that sync among the rejected;
+// NOT_ASSIGNED when it is a sharded member that does not own tp (the sync
+// is not its to apply); SYNCED when it applied past it; PENDING otherwise.
+// A partition is applied in order, so "next > offset" means the sync was
+// applied or refused (SPEC §9), and a refusal is listed (kept across
+// restarts in the snapshot; the list holds the last Refusals::kMax).
 SyncReport report_sync(const StatusRecord& r, const TopicPartition& tp, int64_t offset,
                        int64_t now_ms);
 

@@ -71,12 +71,20 @@ struct PipelineCounters {
   std::atomic<uint64_t> convergence_count{0};
   std::atomic<uint64_t> convergence_sum_ms{0};
   std::atomic<uint64_t> convergence_clamped{0};  // negative (clock skew): counted as 0
+  std::atomic<uint64_t> convergence_replayed{0};  // completed while catching up: not measured
   std::atomic<uint64_t> last_convergence_ms{0};
 };
 
 class Pipeline {
  public:
   Pipeline(PolicyStore& store, Watermarks& watermarks, PipelineOptions options, const Log& log);
+
+  // Consumer thread. Whether the records handled now are news (the consumer
+  // is caught up: ready) or history being replayed (a start without a
+  // snapshot, a newly assigned partition). Only news is measured for
+  // convergence (SPEC §9): a replayed sync of last week is no convergence
+  // time; it is counted in convergence_replayed. Default: news.
+  void set_live(bool live) { live_ = live; }
 
   // Consumer thread. One record of `tp` at `offset`; `timestamp_ms` is the
   // record's (CreateTime or LogAppendTime, ms since the epoch; -1 unknown).
@@ -86,8 +94,8 @@ class Pipeline {
   // Consumer thread. The syncs refused (SPEC §6, §9), the last
   // kMaxRejections, oldest first: each with its SYNC_COMPLETE's coordinates,
   // those of the message that refused it and why.
-  static constexpr size_t kMaxRejections = 100;
-  const std::deque<Rejection>& rejections() const { return rejected_; }
+  static constexpr size_t kMaxRejections = Refusals::kMax;
+  const std::deque<Rejection>& rejections() const { return wm_.refusals().list(); }
 
   // Consumer thread. Completes the SYNC_COMPLETE that handle() returned
   // with a compile (run or not), as handle() would have.
@@ -120,16 +128,11 @@ class Pipeline {
   MessageParser parser_;
   Message msg_;
   Message deferred_;  // the SYNC_COMPLETE waiting for its compile
-  // Why a group's open sync will be refused at its SYNC_COMPLETE: the
-  // message that aborted it (an invalid entry, a BEGIN_SYNC over a limit).
-  struct Cause {
-    std::string at;
-    std::string reason;
-  };
-  std::map<std::string, Cause, std::less<>> causes_;
-  std::deque<Rejection> rejected_;
-  void reject(const std::string& group, std::string sync, std::string at, std::string reason);
+  // Lists the refusal of `group`'s sync completed at `sync` (with the
+  // cause that aborted it, if one is known: Refusals::refuse).
+  void reject(const std::string& group, const std::string& sync, const std::string& reason);
   void observe_convergence(int64_t record_ms);
+  bool live_ = true;
   PipelineCounters counters_;
 };
 

@@ -143,6 +143,12 @@ class PolicyStore {
   // revocation, SPEC §5.4). Returns true if one was open.
   bool discard_sync(std::string_view group_id);
 
+  // Writer side. Closes the group's open sync that an invalid message
+  // aborted, as its SYNC_COMPLETE would (an invalid SYNC_COMPLETE still ends
+  // its sync, SPEC §6); counted once, at the abort. Returns true if an
+  // aborted sync was open.
+  bool close_aborted_sync(std::string_view group_id);
+
   // Writer side. Removes every group (and its open sync) and every malicious
   // entry, as a REMOVE_GROUP / REMOVE_MALICIOUS of each would; readers see
   // the empty store after at most one grace period. For a consumer that

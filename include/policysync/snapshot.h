@@ -29,7 +29,7 @@
 
 namespace policysync {
 
-inline constexpr uint32_t kSnapshotVersion = 3;  // written; 2 and 3 are read
+inline constexpr uint32_t kSnapshotVersion = 4;  // written; 2, 3 and 4 are read
 
 // Control thread (reads the writer's view). O(entries).
 std::string encode_snapshot(const PolicyStore& store, const Watermarks& watermarks);

@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include "policysync/refusals.h"
+
 namespace policysync {
 
 struct TopicPartition {
@@ -87,6 +89,11 @@ class Watermarks {
   std::chrono::steady_clock::duration oldest_open_age(
       std::chrono::steady_clock::time_point now) const;
 
+  // The syncs refused on these partitions, with the causes of open syncs
+  // that will be (SPEC §9): kept here so that a snapshot carries them.
+  Refusals& refusals() { return refusals_; }
+  const Refusals& refusals() const { return refusals_; }
+
  private:
   struct Part {
     int64_t next = -1;
@@ -99,6 +106,7 @@ class Watermarks {
   };
   std::map<TopicPartition, Part> parts_;
   std::map<std::string, Open, std::less<>> open_;  // by group
+  Refusals refusals_;
 };
 
 }  // namespace policysync

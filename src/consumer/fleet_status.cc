@@ -5,15 +5,20 @@
 #include <charconv>
 #include <cstdio>
 
+#include "core/utf8.h"
+
 namespace policysync {
 
 namespace {
 
-// A JSON string: quotes, backslashes and control bytes escaped; the rest
-// (UTF-8 included) as is.
+// A JSON string: quotes, backslashes and control bytes escaped, bytes that
+// are not UTF-8 replaced (U+FFFD): one bad byte in a reason must not make
+// every later record of the instance unreadable to the PM.
 void put_string(std::string& out, std::string_view s) {
+  std::string valid;
+  detail::append_valid_utf8(&valid, s);
   out += '"';
-  for (const char c : s) {
+  for (const char c : valid) {
     switch (c) {
       case '"':
         out += "\\\"";
@@ -74,6 +79,8 @@ std::string encode_status(const StatusRecord& r) {
   number(o, "unix_ms", r.unix_ms);
   o += ',';
   number(o, "heartbeat_s", r.heartbeat_s);
+  o += ',';
+  field(o, "shape", r.sharded ? "sharded" : "broadcast");
   o += ",\"applied\":[";
   for (size_t i = 0; i < r.applied.size(); ++i) {
     if (i) o += ',';
@@ -140,7 +147,14 @@ Status decode_status(std::string_view json, StatusRecord* out) {
       !(s = num(obj, "unix_ms", &r.unix_ms)).ok())
     return s;
   if (!(s = num(obj, "heartbeat_s", &n)).ok()) return s;
+  if (n < 1 || n > 86400) return bad(Reason::kOutOfRange, "heartbeat_s", std::to_string(n));
   r.heartbeat_s = static_cast<int>(n);
+  std::string shape = "broadcast";  // records without it: broadcast
+  if (obj["shape"].error() != simdjson::NO_SUCH_FIELD && !(s = str(obj, "shape", &shape)).ok())
+    return s;
+  if (shape != "broadcast" && shape != "sharded")
+    return bad(Reason::kOutOfRange, "shape", "\"" + shape + "\"");
+  r.sharded = shape == "sharded";
   for (auto [name, dst] : {std::pair<const char*, uint64_t*>{"groups", &r.groups},
                            {"entries", &r.entries},
                            {"malicious", &r.malicious}}) {
@@ -185,6 +199,8 @@ std::string_view sync_state_name(SyncState s) {
       return "NACKED";
     case SyncState::kStale:
       return "STALE";
+    case SyncState::kNotAssigned:
+      return "NOT_ASSIGNED";
   }
   return "?";
 }
@@ -210,7 +226,8 @@ bool parse_coordinates(std::string_view s, TopicPartition* tp, int64_t* offset) 
 SyncReport report_sync(const StatusRecord& r, const TopicPartition& tp, int64_t offset,
                        int64_t now_ms) {
   SyncReport out;
-  out.age_ms = now_ms > r.unix_ms ? now_ms - r.unix_ms : 0;
+  const int64_t stamped = r.log_append_ms >= 0 ? r.log_append_ms : r.unix_ms;
+  out.age_ms = now_ms > stamped ? now_ms - stamped : 0;
   if (r.state == "stopped" || out.age_ms > 3 * 1000 * static_cast<int64_t>(r.heartbeat_s)) {
     out.state = SyncState::kStale;
     return out;
@@ -224,8 +241,16 @@ SyncReport report_sync(const StatusRecord& r, const TopicPartition& tp, int64_t 
       return out;
     }
   int64_t next = -1;
+  bool reads = false;
   for (const auto& a : r.applied)
-    if (a.tp == tp) next = a.next;
+    if (a.tp == tp) {
+      next = a.next;
+      reads = true;
+    }
+  if (!reads && r.sharded) {
+    out.state = SyncState::kNotAssigned;
+    return out;
+  }
   if (next > offset) {
     out.state = SyncState::kSynced;
     return out;

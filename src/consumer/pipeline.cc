@@ -31,7 +31,7 @@ HandleResult Pipeline::invalid(const TopicPartition& tp, int64_t offset, Status 
     line += " (group=" + group;
     if (!opt_.skip_invalid && store_.abort_sync(group)) {
       line += ", its open sync aborted";
-      causes_[group] = Cause{coordinates(tp, offset), why.to_string()};  // NACKed at its end
+      wm_.refusals().set_cause(group, coordinates(tp, offset), why.to_string());  // NACKed at its end
     }
     // Under skip, SYNC_COMPLETE's count still covers every ADD_DOMAIN the PM
     // sent, valid or not (SPEC §6); the store counted those it refused itself.
@@ -61,7 +61,21 @@ HandleResult Pipeline::handle(const TopicPartition& tp, int64_t offset, const vo
   Status s = parser_.parse(data, len, &msg_);
   if (!s.ok()) {
     const bool add = msg_.type_known && msg_.type == MessageType::kAddDomain;
+    const bool complete = msg_.type_known && msg_.type == MessageType::kSyncComplete;
+    const std::string why = complete ? s.to_string() : std::string();
     HandleResult r = invalid(tp, offset, std::move(s), msg_.group_id, add);
+    if (complete) {
+      // An invalid SYNC_COMPLETE still ends its sync (SPEC §6): the sync is
+      // refused and listed at these coordinates (SPEC §9; "next offset > O"
+      // alone would read as applied), and closed, so that commits move past
+      // its BEGIN_SYNC. Under --on-invalid=skip the sync stays open.
+      const std::string& g = msg_.group_id;
+      if (!g.empty() && !opt_.skip_invalid && store_.close_aborted_sync(g)) {
+        wm_.sync_closed(g);
+        r.commit = true;
+      }
+      reject(g, coordinates(tp, offset), why);
+    }
     wm_.consumed(tp, offset);
     return r;
   }
@@ -96,7 +110,7 @@ HandleResult Pipeline::conclude(const TopicPartition& tp, int64_t offset, const 
       // A BEGIN_SYNC refused (open-sync or group limit): its sync is refused
       // as a whole, reported at its SYNC_COMPLETE.
       if (m.type == MessageType::kBeginSync)
-        causes_[m.group_id] = Cause{coordinates(tp, offset), why};
+        wm_.refusals().set_cause(m.group_id, coordinates(tp, offset), why);
       if (m.type == MessageType::kSyncComplete && !store_.has_open_sync(m.group_id)) {
         // Refused at SYNC_COMPLETE (its patterns cannot be compiled or
         // published): the store closed the sync, the old policy stays. Left
@@ -104,19 +118,19 @@ HandleResult Pipeline::conclude(const TopicPartition& tp, int64_t offset, const 
         // would fail the restore check (issue 18 item 3).
         wm_.sync_closed(m.group_id);
         r.commit = true;
-        causes_.erase(m.group_id);
-        reject(m.group_id, coordinates(tp, offset), coordinates(tp, offset), why);
+        wm_.refusals().drop_cause(m.group_id);
+        reject(m.group_id, coordinates(tp, offset), why);
       }
       wm_.consumed(tp, offset);
       return r;
     }
     case ApplyResult::kSyncOpened:
       wm_.sync_opened(tp, m.group_id, offset);
-      causes_.erase(m.group_id);
+      wm_.refusals().drop_cause(m.group_id);
       break;
     case ApplyResult::kSyncRestarted:
       wm_.sync_opened(tp, m.group_id, offset);
-      causes_.erase(m.group_id);
+      wm_.refusals().drop_cause(m.group_id);
       log_.warn("sync restarted: group=" + m.group_id + " at " + coordinates(tp, offset) +
                 " (the open sync was discarded)");
       break;
@@ -131,37 +145,32 @@ HandleResult Pipeline::conclude(const TopicPartition& tp, int64_t offset, const 
     case ApplyResult::kSyncCountMismatch:
       wm_.sync_closed(m.group_id);
       r.commit = true;
-      reject(m.group_id, coordinates(tp, offset), coordinates(tp, offset), o.status.to_string());
+      reject(m.group_id, coordinates(tp, offset), o.status.to_string());
       log_.warn("sync aborted: group=" + m.group_id + " at " + coordinates(tp, offset) + ": " +
                 o.status.detail() + "; the previous policy stays");
       break;
     case ApplyResult::kSyncAbortClosed: {
       wm_.sync_closed(m.group_id);
       r.commit = true;
-      auto c = causes_.find(m.group_id);
-      if (c != causes_.end()) {
-        reject(m.group_id, coordinates(tp, offset), c->second.at, c->second.reason);
-        causes_.erase(c);
-      } else {  // aborted before a restart of this process: the cause is not known
-        reject(m.group_id, coordinates(tp, offset), coordinates(tp, offset), "aborted");
-      }
+      // With its cause (kept in snapshots); "aborted" only if a snapshot of
+      // an older version lost it.
+      reject(m.group_id, coordinates(tp, offset), "aborted");
       log_.warn("sync aborted: group=" + m.group_id + " closed at " + coordinates(tp, offset) +
                 " after an invalid message; the previous policy stays");
       break;
     }
     case ApplyResult::kNoOpenSync:
-      if (auto c = causes_.find(m.group_id); c != causes_.end()) {
-        // Its BEGIN_SYNC was refused before a group could hold it.
-        reject(m.group_id, coordinates(tp, offset), c->second.at, c->second.reason);
-        causes_.erase(c);
-      }
+      // Nothing to complete: its BEGIN_SYNC was refused (the cause), invalid,
+      // or never read. Listed all the same: the PM asked for a sync at these
+      // coordinates, and "next offset > O" alone would read as applied.
+      reject(m.group_id, coordinates(tp, offset), "SYNC_COMPLETE without BEGIN_SYNC");
       log_.warn("SYNC_COMPLETE without BEGIN_SYNC: group=" + m.group_id + " at " +
                 coordinates(tp, offset) + "; ignored");
       break;
     case ApplyResult::kApplied:
       if (m.type == MessageType::kRemoveGroup) {
         wm_.sync_closed(m.group_id);
-        causes_.erase(m.group_id);
+        wm_.refusals().drop_cause(m.group_id);
       }
       break;
     case ApplyResult::kBuffered:
@@ -223,25 +232,28 @@ void Pipeline::trace_applied(const Message& m, const ApplyOutcome& o) const {
 
 void Pipeline::revoke(const TopicPartition& tp) {
   for (const std::string& g : wm_.revoke(tp)) {
-    causes_.erase(g);
+    wm_.refusals().drop_cause(g);
     if (!store_.discard_sync(g))  // the watermarks and the store disagree: never expected
       log_.warn("revoked " + tp.topic + "/" + std::to_string(tp.partition) +
                 ": no open sync of group " + g + " to discard");
   }
 }
 
-void Pipeline::reject(const std::string& group, std::string sync, std::string at,
-                      std::string reason) {
-  if (rejected_.size() == kMaxRejections) rejected_.pop_front();
+void Pipeline::reject(const std::string& group, const std::string& sync,
+                      const std::string& reason) {
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  rejected_.push_back(Rejection{group, std::move(sync), std::move(at), std::move(reason), now_ms});
+  wm_.refusals().refuse(group, sync, reason, now_ms);
   bump(counters_.syncs_rejected);
 }
 
 void Pipeline::observe_convergence(int64_t record_ms) {
   if (record_ms < 0) return;  // no timestamp on the record
+  if (!live_) {
+    bump(counters_.convergence_replayed);
+    return;
+  }
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();

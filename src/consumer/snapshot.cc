@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <thread>
@@ -178,6 +179,29 @@ Status parse_body(const std::string& bytes, Staged* st) {
     st->groups.push_back(std::move(g));
   }
   if (version >= 3) st->hash_seed = in.get<uint64_t>();
+  if (version >= 4) {
+    const uint32_t refused = in.get<uint32_t>();
+    if (refused > Refusals::kMax) return corrupt("more refused syncs than " +
+                                                 std::to_string(Refusals::kMax));
+    for (uint32_t i = 0; i < refused && in.ok; ++i) {
+      Rejection r;
+      r.group = in.str16();
+      r.sync = in.str16();
+      r.at = in.str16();
+      r.reason = in.str16();
+      r.unix_ms = in.get<int64_t>();
+      st->refused.push_back(std::move(r));
+    }
+    const uint32_t causes = in.get<uint32_t>();
+    if (causes > in.left / 6) return corrupt("malformed causes");  // each takes >= 6 bytes
+    for (uint32_t i = 0; i < causes && in.ok; ++i) {
+      std::string group = in.str16();
+      Refusals::Cause c;
+      c.at = in.str16();
+      c.reason = in.str16();
+      st->causes.emplace_back(std::move(group), std::move(c));
+    }
+  }
   if (!in.ok) return corrupt("truncated body");
   if (in.left != 0) return corrupt("trailing bytes after the body");
   return Status();
@@ -250,6 +274,19 @@ struct SnapshotCodec {
       }
     });
     o.put<uint64_t>(detail::process_hash_seed());
+    // Version 4: the refused syncs and the causes of syncs that will be.
+    const Refusals& refusals = wm.refusals();
+    o.put<uint32_t>(static_cast<uint32_t>(refusals.list().size()));
+    for (const Rejection& r : refusals.list()) {
+      for (const std::string* f : {&r.group, &r.sync, &r.at, &r.reason}) o.str16(*f);
+      o.put<int64_t>(r.unix_ms);
+    }
+    o.put<uint32_t>(static_cast<uint32_t>(refusals.causes().size()));
+    for (const auto& [group, c] : refusals.causes()) {
+      o.str16(group);
+      o.str16(c.at);
+      o.str16(c.reason);
+    }
     char* h = o.s.data();
     const uint32_t version = kSnapshotVersion, reserved = 0;
     const uint64_t len = o.s.size() - kHeader, sum = XXH3_64bits(h + kHeader, len);
@@ -331,6 +368,9 @@ struct SnapshotCodec {
       for (const auto& [off, reason] : p.holds) wm->hold(p.offset.tp, off, reason);
     }
     for (const auto& o : st.open) wm->sync_opened(o.tp, o.group, o.begin);
+    for (Rejection& r : st.refused) wm->refusals().add(std::move(r));
+    for (auto& [group, c] : st.causes)
+      wm->refusals().set_cause(group, std::move(c.at), std::move(c.reason));
     PolicyStore::Access::publish_gauges(*store);  // malicious entries went in directly
     return Status();
   }
@@ -526,8 +566,8 @@ static Status check_header(const std::string& bytes) {
   std::memcpy(&version, bytes.data() + 8, 4);
   std::memcpy(&len, bytes.data() + 16, 8);
   std::memcpy(&sum, bytes.data() + 24, 8);
-  if (version != 2 && version != kSnapshotVersion)
-    return corrupt("version " + std::to_string(version) + ", this build reads 2 and " +
+  if (version < 2 || version > kSnapshotVersion)
+    return corrupt("version " + std::to_string(version) + ", this build reads 2 to " +
                    std::to_string(kSnapshotVersion));
   if (len != bytes.size() - kHeader)
     return corrupt("truncated: body of " + std::to_string(bytes.size() - kHeader) +
@@ -578,6 +618,15 @@ std::string canonical_dump(const std::string& bytes) {
   for (const auto& o : st.open)
     lines.push_back("open " + o.group + " " + o.tp.topic + "/" + std::to_string(o.tp.partition) +
                     "@" + std::to_string(o.begin));
+  for (size_t i = 0; i < st.refused.size(); ++i) {  // numbered: their order is kept
+    const Rejection& r = st.refused[i];
+    char n[24];
+    std::snprintf(n, sizeof(n), "%03zu", i);
+    lines.push_back("refused " + std::string(n) + " " + r.group + " " + r.sync + " at " + r.at +
+                    " " + r.reason);
+  }
+  for (const auto& [group, c] : st.causes)
+    lines.push_back("cause " + group + " at " + c.at + " " + c.reason);
   for (const auto& e : st.malicious) lines.push_back("malicious " + entry(e));
   for (const auto& g : st.groups) {
     lines.push_back("group " + g.id + " generation=" + std::to_string(g.generation) +

@@ -139,6 +139,19 @@ Status check(Staged& st, const StoreLimits& lim) {
     if (n == next.end() || o.begin < 0 || o.begin >= n->second)
       return bad("open sync of " + o.group + " begins outside its partition's read range");
   }
+  // The refused syncs (version 4): texts as Refusals keeps them.
+  auto text = [](const std::string& t) { return t.size() <= Refusals::kMaxText; };
+  for (const Rejection& r : st.refused)
+    if (!text(r.group) || !text(r.sync) || !text(r.at) || !text(r.reason))
+      return bad("a refused sync's text is over " + std::to_string(Refusals::kMaxText) + " bytes");
+  std::set<std::string_view> caused;
+  for (const auto& [group, c] : st.causes) {
+    if (Status v = check_group_id(group); !v.ok()) return bad("cause of a refusal: " + v.to_string());
+    if (!caused.insert(group).second) return bad("cause of " + group + "'s refusal twice");
+    if (!text(c.at) || !text(c.reason))
+      return bad("cause of " + group + "'s refusal: text over " +
+                 std::to_string(Refusals::kMaxText) + " bytes");
+  }
   return Status();
 }
 

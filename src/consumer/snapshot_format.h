@@ -15,6 +15,11 @@
 //   u64 hash seed of the writing process (version 3; version 2 ends before
 //       it): adopted by a restoring process that has hashed nothing yet, so
 //       that slot order is insertion order again (detail::adopt_process_hash_seed)
+//   version 4 (version 3 ends before it): the refused syncs (SPEC §9,
+//       Refusals), so that a restart forgets no NACK:
+//       u32 n (<= Refusals::kMax), each: str16 group, str16 sync, str16 at,
+//           str16 reason, i64 unix_ms; oldest first
+//       u32 causes, each: str16 group, str16 at, str16 reason
 #pragma once
 
 #include <cstdint>
@@ -65,6 +70,8 @@ struct Partition {
 
 struct Staged {
   uint64_t hash_seed = 0;  // 0: none (version 2)
+  std::vector<Rejection> refused;  // version 4
+  std::vector<std::pair<std::string, Refusals::Cause>> causes;
   std::vector<Partition> partitions;
   std::vector<Watermarks::OpenSync> open;
   std::vector<Entry> malicious;

@@ -595,6 +595,14 @@ bool PolicyStore::discard_sync(std::string_view group_id) {
   return true;
 }
 
+bool PolicyStore::close_aborted_sync(std::string_view group_id) {
+  Ops ops{*this, *state_};
+  Group* g = ops.find(group_id);
+  if (!g || !g->pending || !g->pending->aborted || !ops.take_pending(g)) return false;
+  Access::publish_gauges(*this);
+  return true;
+}
+
 bool PolicyStore::note_invalid_add(std::string_view group_id) {
   Ops ops{*this, *state_};
   Group* g = ops.find(group_id);

@@ -124,15 +124,18 @@ Status StatusReader::poll(std::chrono::milliseconds budget, bool* caught_up) {
   Status s =
       read_until(impl_->rk, Clock::now() + budget, &impl_->not_at_end, [&](rd_kafka_message_t* m) {
         const std::string key(static_cast<const char*>(m->key), m->key_len);
-        if (m->payload == nullptr) {  // a tombstone: the instance is gone
-          latest_.erase(key);
-          return;
-        }
+        latest_.erase(key);
+        unreadable_.erase(key);
+        if (m->payload == nullptr) return;  // a tombstone: the instance is gone
         StatusRecord r;
-        if (!decode_status({static_cast<const char*>(m->payload), m->len}, &r).ok()) {
-          ++undecodable_;
+        Status d = decode_status({static_cast<const char*>(m->payload), m->len}, &r);
+        if (!d.ok()) {
+          unreadable_[key] = d.to_string();
           return;
         }
+        rd_kafka_timestamp_type_t type;
+        const int64_t ts = rd_kafka_message_timestamp(m, &type);
+        if (type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME) r.log_append_ms = ts;
         latest_[key] = std::move(r);
       });
   *caught_up = impl_->not_at_end.empty();
@@ -149,16 +152,24 @@ Status find_last_sync(const std::string& brokers,
   if (!s.ok()) return s;
   MessageParser parser{ParserLimits{}};
   Message msg;
-  int64_t found = -1;
+  int64_t found = -1, found_ts = -1;
   int32_t found_partition = -1;
   const auto deadline = Clock::now() + timeout;
   while (s.ok() && !not_at_end.empty() && Clock::now() < deadline)
     s = read_until(rk, std::min(deadline, Clock::now() + std::chrono::milliseconds(200)),
                    &not_at_end, [&](rd_kafka_message_t* m) {
-                     if (parser.parse(m->payload, m->len, &msg).ok() &&
-                         msg.type == MessageType::kSyncComplete && msg.group_id == group &&
-                         m->offset > (found_partition == m->partition ? found : -1)) {
+                     if (!parser.parse(m->payload, m->len, &msg).ok() ||
+                         msg.type != MessageType::kSyncComplete || msg.group_id != group)
+                       return;
+                     // The last: on one partition the highest offset; across
+                     // partitions (the group's key moved when partitions were
+                     // added) the latest timestamp.
+                     const int64_t ts = rd_kafka_message_timestamp(m, nullptr);
+                     const bool later = m->partition == found_partition ? m->offset > found
+                                                                        : ts >= found_ts;
+                     if (found < 0 || later) {
                        found = m->offset;
+                       found_ts = ts;
                        found_partition = m->partition;
                      }
                    });

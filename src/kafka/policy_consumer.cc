@@ -79,11 +79,13 @@ Status prepare_state_dir(const std::string& dir) {
   return Status();
 }
 
-std::string default_group_id() {
+std::string host_name() {
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::strcpy(host, "unknown");
-  return std::string("policysync-") + host;
+  return host;
 }
+
+std::string default_group_id() { return "policysync-" + host_name(); }
 
 PolicyConsumer::PolicyConsumer(const ConsumerOptions& o, PolicyStore& store, const Log& log)
     : opt_(o), store_(store), log_(log) {}
@@ -100,6 +102,7 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
   po.dead_letter = !o.dlq_topic.empty();
   po.compile_off_thread = true;  // SPEC §5.1: compile_settled() holds records meanwhile
   c->pipeline_ = std::make_unique<Pipeline>(store, c->wm_, po, log);
+  c->pipeline_->set_live(false);  // until ready: what is read first is history
 
   // The seed's settings (SPEC §5.1), then the operator's, which win.
   Properties props = {
@@ -171,6 +174,15 @@ Status PolicyConsumer::create(const ConsumerOptions& o, PolicyStore& store, cons
   }
 
   if (!o.status_topic.empty()) {
+    // The record's key. Broadcast: group_id, which names one instance's
+    // offsets. Sharded: every member shares group_id, so a member is
+    // group_id/group.instance.id, else group_id@host (two members on one
+    // host then need --instance-name).
+    c->status_instance_ = !o.instance_name.empty() ? o.instance_name
+                          : !o.shared_group        ? c->opt_.group_id
+                          : !o.instance_id.empty() ? c->opt_.group_id + "/" + o.instance_id
+                                                   : c->opt_.group_id + "@" + host_name();
+    log.info("status: publishing to " + o.status_topic + " as " + c->status_instance_);
     Properties sp;
     for (const auto& [k, v] : o.properties)
       if (!consumer_only(k)) sp.emplace_back(k, v);
@@ -405,6 +417,7 @@ void PolicyConsumer::update_readiness() {
   // Exact gauges at the moment readiness turns true (not up to a second old).
   if (ready && !gauges_.ready.load(std::memory_order_relaxed)) update_gauges();
   const bool was = gauges_.ready.exchange(ready, std::memory_order_acq_rel);
+  pipeline_->set_live(ready);  // syncs replayed while catching up are no convergence
   if (ready && !was && !ever_ready_) {
     ever_ready_ = true;
     log_.info("ready: " + std::to_string(caught_up_.size()) + " partitions caught up");
@@ -661,9 +674,9 @@ void PolicyConsumer::publish_status(Clock::time_point now, const char* forced_st
       since < std::chrono::seconds(opt_.status_interval_s))
     return;
   StatusRecord r;
-  r.instance = opt_.instance_name.empty() ? opt_.group_id : opt_.instance_name;
-  char host[256] = {};
-  if (gethostname(host, sizeof(host) - 1) == 0) r.host = host;
+  r.instance = status_instance_;
+  r.host = host_name();
+  r.sharded = opt_.shared_group;
   r.version = POLICYSYNC_VERSION;
   r.state = forced_state ? forced_state : ready_now ? "ready" : "starting";
   r.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -805,6 +818,9 @@ void PolicyConsumer::close() {
     dlq_->purge(200);
     dlq_.reset();
   }
+  // What was not delivered by now never will be; not reset here: metrics
+  // (any thread) read its counters until the consumer is destroyed.
+  if (status_) status_->purge(200);
   log_.info("consumer closed");
 }
 
@@ -1110,6 +1126,9 @@ std::string PolicyConsumer::metrics_text() const {
   metric("policysync_sync_convergence_clamped_total", "counter",
          "Convergences measured negative (the producer's clock ahead of ours), counted as 0.");
   line("policysync_sync_convergence_clamped_total", ld(c.convergence_clamped));
+  metric("policysync_sync_convergence_replayed_total", "counter",
+         "Syncs completed while catching up (replayed history): not measured for convergence.");
+  line("policysync_sync_convergence_replayed_total", ld(c.convergence_replayed));
   metric("policysync_syncs_rejected_total", "counter",
          "Syncs refused (listed in the status record's rejected syncs).");
   line("policysync_syncs_rejected_total", ld(c.syncs_rejected));

@@ -201,6 +201,7 @@ class PolicyConsumer {
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<Producer> dlq_;
   std::unique_ptr<StatusPublisher> status_;
+  std::string status_instance_;  // the status record's key
   std::chrono::steady_clock::time_point last_status_{};
   uint64_t status_news_ = UINT64_MAX;  // syncs completed + refused at the last record
   int status_ready_ = -1;              // readiness at the last record (-1: none sent)
@@ -250,6 +251,7 @@ extern void (*g_before_snapshot_encode_for_test)();
 
 // The default consumer group id: "policysync-" + host name (SPEC §5.6).
 std::string default_group_id();
+std::string host_name();  // gethostname(), "unknown" if it has none
 
 // Creates DIR (mode 0700) if missing and checks that a file can be written
 // in it; a Status naming the path and the reason otherwise.

@@ -35,6 +35,9 @@ class StatusPublisher {
   void poll() { producer_->poll(0); }
   // Control thread (close): waits up to `timeout_ms` for what was sent.
   void flush(int timeout_ms);
+  // Control thread (close): drops what was not delivered, so that the
+  // producer's destruction does not wait for an unreachable broker.
+  void purge(int timeout_ms) { producer_->purge(timeout_ms); }
 
   // Any thread: records delivered / not delivered (refused, timed out, dropped).
   uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
@@ -46,11 +49,13 @@ class StatusPublisher {
 
   std::string topic_;
   const Log& log_;
-  std::unique_ptr<Producer> producer_;
   bool failing_ = false;  // the last outcome was a failure (logged once)
   // Relaxed: statistics read by metrics; nothing is published through them.
   std::atomic<uint64_t> delivered_{0};
   std::atomic<uint64_t> failed_{0};
+  // Last: destroyed first, so that the delivery reports its destructor
+  // serves still find the members above.
+  std::unique_ptr<Producer> producer_;
 };
 
 }  // namespace policysync::kafka

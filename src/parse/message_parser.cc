@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "core/utf8.h"
+
 namespace policysync {
 
 namespace od = simdjson::ondemand;
@@ -343,7 +345,7 @@ Status MessageParser::Impl::parse_object(od::object obj, Message* out, std::stri
       if (s.ok()) {
         auto t = type_from_name(str);
         if (!t) {
-          std::string shown(str.substr(0, 40));
+          std::string shown(detail::utf8_prefix(str, 40));
           return Status(Reason::kUnknownType, "type", "\"" + shown + "\"");
         }
         out->type = *t;
@@ -363,7 +365,7 @@ Status MessageParser::Impl::parse_object(od::object obj, Message* out, std::stri
       if (s.ok()) {
         auto a = action_from_name(str);
         if (!a)
-          return Status(Reason::kBadAction, "action", "\"" + std::string(str.substr(0, 40)) + "\"");
+          return Status(Reason::kBadAction, "action", "\"" + std::string(detail::utf8_prefix(str, 40)) + "\"");
         out->action = *a;
       }
     } else if (key == "category") {
@@ -388,7 +390,7 @@ Status MessageParser::Impl::parse_object(od::object obj, Message* out, std::stri
       if (auto e = validate(v, 1))
         return Status(
             Reason::kBadJson, "message",
-            "in field \"" + std::string(key.substr(0, 40)) + "\": " + simdjson::error_message(e));
+            "in field \"" + std::string(detail::utf8_prefix(key, 40)) + "\": " + simdjson::error_message(e));
       continue;
     }
     if (!s.ok()) return s;

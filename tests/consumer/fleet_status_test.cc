@@ -53,6 +53,11 @@ TEST(FleetStatusTest, BadRecordsNameWhatIsWrong) {
       {"[]", Reason::kWrongType, "status"},
       {R"({"host":"h"})", Reason::kMissingField, "instance"},
       {R"({"instance":1})", Reason::kWrongType, "instance"},
+      {R"({"instance":"i","host":"h","version":"v","state":"ready","unix_ms":1,"heartbeat_s":0})",
+       Reason::kOutOfRange, "heartbeat_s"},
+      {R"({"instance":"i","host":"h","version":"v","state":"ready","unix_ms":1,"heartbeat_s":5,)"
+       R"("shape":"ring"})",
+       Reason::kOutOfRange, "shape"},
   };
   for (const BadCase& c : cases) {
     StatusRecord r;
@@ -91,8 +96,45 @@ TEST(FleetStatusTest, ReportsEachStateOfASync) {
       EXPECT_NE(rep.reason.find("at policy/0@95"), std::string::npos) << rep.reason;
     }
   }
-  // A partition it does not read: pending from the beginning.
+  // A partition it does not read: pending from the beginning (broadcast:
+  // every instance reads every partition, a new one included)...
   EXPECT_EQ(report_sync(record(), {"policy", 5}, 3, 1'000'500).behind, 4);
+  // ...but not a sharded member's to apply: another member owns it.
+  StatusRecord member = record();
+  member.sharded = true;
+  EXPECT_EQ(report_sync(member, {"policy", 5}, 3, 1'000'500).state, SyncState::kNotAssigned);
+  EXPECT_EQ(report_sync(member, {"policy", 0}, 119, 1'000'500).state, SyncState::kSynced);
+  StatusRecord back;
+  ASSERT_TRUE(decode_status(encode_status(member), &back).ok());
+  EXPECT_TRUE(back.sharded);
+}
+
+// The broker's clock, when the topic stamps records (LogAppendTime), ages a
+// record instead of the instance's: an instance whose clock runs an hour
+// behind is not STALE, one an hour ahead is not forever fresh.
+TEST(FleetStatusTest, StalenessUsesTheBrokersTimestampWhenThereIsOne) {
+  StatusRecord r = record();
+  r.unix_ms = 1'000'000 - 3'600'000;  // its clock an hour behind
+  EXPECT_EQ(report_sync(r, {"policy", 0}, 119, 1'000'500).state, SyncState::kStale);
+  r.log_append_ms = 1'000'000;
+  EXPECT_EQ(report_sync(r, {"policy", 0}, 119, 1'000'500).state, SyncState::kSynced);
+  r.unix_ms = 1'000'000 + 3'600'000;  // an hour ahead, but appended 31 s ago
+  r.log_append_ms = 1'000'500 - 31'000;
+  EXPECT_EQ(report_sync(r, {"policy", 0}, 119, 1'000'500).state, SyncState::kStale);
+}
+
+// A reason cut in the middle of a character, or any byte that is not UTF-8,
+// must not make the record unreadable (simdjson refuses invalid UTF-8): it
+// is replaced, and the record decodes (review of issue 20).
+TEST(FleetStatusTest, BytesThatAreNotUtf8AreReplacedNotFatal) {
+  StatusRecord r = record();
+  const std::string e_acute = "\xC3\xA9";
+  r.rejected[0].reason = "action \"a" + e_acute + e_acute.substr(0, 1) + "\" \xFF end";
+  StatusRecord back;
+  const Status s = decode_status(encode_status(r), &back);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  EXPECT_EQ(back.rejected[0].reason,
+            "action \"a" + e_acute + "\xEF\xBF\xBD\" \xEF\xBF\xBD end");
 }
 
 TEST(FleetStatusTest, CoordinatesParse) {

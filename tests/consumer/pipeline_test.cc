@@ -187,11 +187,88 @@ TEST_F(PipelineTest, RefusedSyncsAreListedWithWhereAndWhy) {
   EXPECT_EQ(pipeline_.counters().syncs_rejected.load(), 122u);
 }
 
-TEST_F(PipelineTest, CompleteWithoutBeginIsAWarning) {
-  HandleResult r = feed(COMPLETE("g"));
+TEST_F(PipelineTest, CompleteWithoutBeginIsAWarningAndARefusal) {
+  HandleResult r = feed(COMPLETE("g"));  // 0
   EXPECT_FALSE(r.invalid);
   EXPECT_FALSE(r.commit);
   EXPECT_TRUE(logged(LogLevel::kWarn, "SYNC_COMPLETE without BEGIN_SYNC: group=g"));
+  // The PM asked for a sync at policy/0@0; nothing was applied: a NACK, not
+  // an ACK read from "next offset > 0" (review of issue 20).
+  ASSERT_EQ(pipeline_.rejections().size(), 1u);
+  EXPECT_EQ(pipeline_.rejections()[0].sync, "policy/0@0");
+  EXPECT_EQ(pipeline_.rejections()[0].reason, "SYNC_COMPLETE without BEGIN_SYNC");
+}
+
+// An invalid SYNC_COMPLETE ends its sync (SPEC §6) and is listed at its own
+// coordinates (SPEC §9): before, its cause was dropped by the next
+// BEGIN_SYNC and the sync read as applied; the open sync also held commits.
+TEST_F(PipelineTest, AnInvalidSyncCompleteIsRefusedAndClosesItsSync) {
+  feed(BEGIN("g"));                                                      // 0
+  feed(ADD("g", "a.com"));                                               // 1
+  HandleResult r = feed(R"({"type":"SYNC_COMPLETE","group_id":"g","count":true})");  // 2
+  EXPECT_TRUE(r.invalid);
+  EXPECT_TRUE(r.commit) << "its sync is closed: a commit point";
+  EXPECT_FALSE(store_.has_open_sync("g"));
+  EXPECT_EQ(wm_.open_syncs(), 0u);
+  EXPECT_EQ(wm_.safe(kTp), 3);
+  EXPECT_EQ(action("g", "a.com"), Action::kNone) << "nothing of it applied";
+  feed(BEGIN("g"));  // 3: a new sync, not a restart
+  EXPECT_FALSE(logged(LogLevel::kWarn, "sync restarted"));
+  ASSERT_EQ(pipeline_.rejections().size(), 1u);
+  const Rejection& x = pipeline_.rejections()[0];
+  EXPECT_EQ(x.group, "g");
+  EXPECT_EQ(x.sync, "policy/0@2");
+  EXPECT_EQ(x.at, "policy/0@2");
+  EXPECT_NE(x.reason.find("count"), std::string::npos) << x.reason;
+}
+
+// What a restart from a snapshot knows: the refused syncs and the cause of
+// an aborted sync still open (review of issue 20: both lived in the
+// pipeline only, and a NACK read as SYNCED after a restart).
+TEST_F(PipelineTest, RefusalsAndCausesSurviveARestartFromTheSnapshot) {
+  feed(BEGIN("a"));                                              // 0
+  feed(R"({"type":"SYNC_COMPLETE","group_id":"a","count":4})");  // 1: refused (count)
+  feed(BEGIN("b"));                                              // 2
+  feed(ADD("b", "bad..com"));                                    // 3: aborts b's sync
+  PolicyStore store;
+  Watermarks wm;
+  const Status s = decode_snapshot(encode_snapshot(store_, wm_), &store, &wm);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  Pipeline after(store, wm, PipelineOptions{}, log_);
+  ASSERT_EQ(after.rejections().size(), 1u);
+  EXPECT_EQ(after.rejections()[0].sync, "policy/0@1");
+  EXPECT_NE(after.rejections()[0].reason.find("count 4 but 0"), std::string::npos);
+  const std::string c = COMPLETE("b");
+  after.handle(kTp, 4, c.data(), c.size());
+  ASSERT_EQ(after.rejections().size(), 2u);
+  const Rejection& b = after.rejections()[1];
+  EXPECT_EQ(b.sync, "policy/0@4");
+  EXPECT_EQ(b.at, "policy/0@3") << "the cause, not \"aborted\"";
+  EXPECT_NE(b.reason.find("bad_domain"), std::string::npos) << b.reason;
+}
+
+// SPEC §9: convergence is news, not history: syncs replayed while the
+// consumer catches up are counted apart (review of issue 20: a restart
+// without a snapshot filled the +Inf bucket with last week's syncs).
+TEST_F(PipelineTest, ReplayedSyncsAreNotMeasuredForConvergence) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto sync = [&](const char* g, int64_t ts) {
+    const std::string b = std::string(R"({"type":"BEGIN_SYNC","group_id":")") + g + "\"}";
+    const std::string c = std::string(R"({"type":"SYNC_COMPLETE","group_id":")") + g + "\"}";
+    pipeline_.handle(kTp, next_++, b.data(), b.size());
+    EXPECT_TRUE(pipeline_.handle(kTp, next_++, c.data(), c.size(), ts).commit);
+  };
+  const PipelineCounters& c = pipeline_.counters();
+  pipeline_.set_live(false);
+  sync("old", now - 7 * 86'400'000);
+  EXPECT_EQ(c.convergence_count.load(), 0u);
+  EXPECT_EQ(c.convergence_replayed.load(), 1u);
+  pipeline_.set_live(true);
+  sync("new", now - 200);
+  EXPECT_EQ(c.convergence_count.load(), 1u);
+  EXPECT_EQ(c.convergence_replayed.load(), 1u);
 }
 
 TEST_F(PipelineTest, RevocationDiscardsOpenSyncsAndKeepsActiveTables) {

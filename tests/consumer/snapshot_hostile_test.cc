@@ -40,10 +40,11 @@ struct Body {
     return put<uint8_t>(action).put<uint8_t>(confidence);
   }
   // The sealed file: a header whose length and checksum match the body, which
-  // ends with the hash seed (version 3; 0: none to adopt).
+  // ends with the hash seed (version 3; 0: none to adopt), then no refused
+  // sync and no cause (version 4).
   std::string file() const {
     Body sealed = *this;
-    sealed.put<uint64_t>(0);
+    sealed.put<uint64_t>(0).put<uint32_t>(0).put<uint32_t>(0);
     return sealed.seal(kSnapshotVersion);
   }
   // The body as it stands, sealed as `version` (2: no seed at the end).
@@ -85,6 +86,21 @@ std::string twice(uint8_t k1, uint8_t k2) {
   b.str16("g").put<uint64_t>(1).str16("policy/0@2").put<int64_t>(0);
   b.put<uint32_t>(2).entry(k1, "a.test", 1).entry(k2, "a.test", 1);
   return b.put<uint8_t>(0).file();
+}
+
+// A version-4 file of one valid group whose refused syncs and causes are
+// written by `tail` (after the hash seed).
+template <typename Tail>
+std::string refusals_file(Tail tail) {
+  Body b = prefix(1);
+  group(b, "g");
+  b.put<uint64_t>(0);
+  tail(b);
+  return b.seal(4);
+}
+Body& refused(Body& b, const std::string& reason) {
+  b.str16("g").str16("policy/0@9").str16("policy/0@6").str16(reason);
+  return b.put<int64_t>(1);
 }
 
 struct Hostile {
@@ -219,6 +235,43 @@ INSTANTIATE_TEST_SUITE_P(
                   return b.file();
                 },
                 "origin"},
+        Hostile{"refused_101",
+                [] {
+                  return refusals_file([](Body& b) {
+                    b.put<uint32_t>(101);
+                    for (int i = 0; i < 101; ++i) refused(b, "limit");
+                    b.put<uint32_t>(0);
+                  });
+                },
+                "more refused syncs than 100"},
+        Hostile{"refused_reason_1025",
+                [] {
+                  return refusals_file([](Body& b) {
+                    b.put<uint32_t>(1);
+                    refused(b, std::string(1025, 'r')).put<uint32_t>(0);
+                  });
+                },
+                "over 1024 bytes"},
+        Hostile{"cause_bad_group",
+                [] {
+                  return refusals_file([](Body& b) {
+                    b.put<uint32_t>(0).put<uint32_t>(1).str16("a\x01z").str16("p/0@1").str16("x");
+                  });
+                },
+                "cause of a refusal"},
+        Hostile{"cause_twice",
+                [] {
+                  return refusals_file([](Body& b) {
+                    b.put<uint32_t>(0).put<uint32_t>(2);
+                    b.str16("h").str16("p/0@1").str16("x").str16("h").str16("p/0@2").str16("y");
+                  });
+                },
+                "twice"},
+        Hostile{"causes_truncated",
+                [] {
+                  return refusals_file([](Body& b) { b.put<uint32_t>(0).put<uint32_t>(1000); });
+                },
+                "malformed causes"},
         Hostile{"unknown_flags",
                 [] {
                   Body b = prefix(1);
@@ -242,20 +295,27 @@ TEST(HostileSnapshotTest, ValidCraftedSnapshotLoads) {
   EXPECT_EQ(wm.resume_offset({"policy", 0}), 3) << "the in-flight dead-letter copy";
 }
 
-// Version 3 only appends the writer's hash seed: a version-2 file (written
-// before it) still loads; a version-3 header over a body without the seed is
-// refused, and so is a seed followed by anything.
-TEST(HostileSnapshotTest, VersionTwoLoadsAndVersionThreeNeedsItsSeed) {
+// Version 3 only appends the writer's hash seed, version 4 the refused
+// syncs: files of versions 2 and 3 (written before) still load; a header
+// over a body without what its version appends is refused, and so is a
+// body followed by anything.
+TEST(HostileSnapshotTest, OlderVersionsLoadAndEachVersionNeedsItsTail) {
   Body b = prefix(1);
   group(b, "g");
   struct Case {
     std::string file;
     bool loads;
   };
-  Body trailing = b;
-  trailing.put<uint64_t>(7).put<uint8_t>(0);
-  for (const Case& c : {Case{b.seal(2), true}, Case{b.file(), true}, Case{b.seal(3), false},
-                        Case{trailing.seal(3), false}}) {
+  Body seeded = b;
+  seeded.put<uint64_t>(7);
+  Body trailing3 = seeded;
+  trailing3.put<uint8_t>(0);
+  Body trailing4 = seeded;
+  trailing4.put<uint32_t>(0).put<uint32_t>(0).put<uint8_t>(0);
+  for (const Case& c : {Case{b.seal(2), true}, Case{seeded.seal(3), true}, Case{b.file(), true},
+                        Case{b.seal(3), false}, Case{trailing3.seal(3), false},
+                        Case{seeded.seal(4), false}, Case{trailing4.seal(4), false},
+                        Case{b.seal(5), false}, Case{b.seal(1), false}}) {
     PolicyStore store;
     Watermarks wm;
     Status s = decode_snapshot(c.file, &store, &wm);

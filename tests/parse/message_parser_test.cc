@@ -292,6 +292,28 @@ TEST(MessageParserTest, FailedMessageStillNamesItsGroup) {
   EXPECT_EQ(m.group_id, "g9");
 }
 
+// A value shown in a reason is cut at 40 bytes, before a character rather
+// than inside one: a reason goes into status records, whose JSON must stay
+// UTF-8 (review of issue 20: "a" and 20 "é" were cut after byte 40).
+TEST(MessageParserTest, ShownValuesAreCutBetweenCharacters) {
+  std::string accents;
+  for (int i = 0; i < 20; ++i) accents += "\xC3\xA9";  // é
+  for (const std::string field : {"type", "action"}) {
+    const std::string json =
+        field == "type" ? R"({"group_id":"g","type":"a)" + accents + "\"}"
+                        : R"({"type":"ADD_DOMAIN","group_id":"g","domain":"a.b","action":"a)" +
+                              accents + "\"}";
+    Message m;
+    const Status s = parse(json, &m);
+    ASSERT_FALSE(s.ok()) << field;
+    const std::string why = s.to_string();
+    const size_t q = why.find("\"a");
+    ASSERT_NE(q, std::string::npos) << why;
+    const std::string shown = why.substr(q + 1, why.find('"', q + 1) - q - 1);
+    EXPECT_EQ(shown, "a" + accents.substr(0, 38)) << field << ": 39 bytes, whole characters";
+  }
+}
+
 TEST(MessageParserTest, NeverReadsPastThePayload) {
   // The payload sits at the very end of its own allocation (ASan catches an
   // overread); the bytes after it in a bigger buffer must not change the result.
