@@ -3,6 +3,7 @@
 // limit), the others apply it; a clean stop says "stopped"; a status topic
 // that cannot be written changes nothing that is applied.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
@@ -169,6 +170,78 @@ TEST_F(MockTest, MissingStatusTopicChangesNothingAppliedAndIsLoggedOnce) {
   EXPECT_EQ(r.lookup("g", "x.test").action, Action::kBlacklist);
   EXPECT_EQ(p.count("status topic status.gone: record not delivered"), 1u)
       << "one log line for a failure that goes on";
+}
+
+// The sharded shape: members share the group and each owns some
+// partitions. A sync is its owner's to apply; the others say NOT_ASSIGNED
+// and are not waited for (review of issue 20: they stayed PENDING and the
+// wait timed out). Default names do not collide: group/instance_id, or
+// group@host.
+TEST_F(MockTest, ShardedMembersNotOwningTheSyncArePassedOver) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 2).ok());
+  ASSERT_TRUE(cluster_->create_topic("policy.status", 1).ok());
+  std::vector<std::unique_ptr<Plane>> planes;
+  for (const char* id : {"m1", ""}) {
+    ConsumerOptions o = options("policy", Log());
+    o.group_id = "dp";
+    o.shared_group = true;
+    o.instance_id = id;
+    o.status_topic = "policy.status";
+    o.status_interval_s = 1;
+    o.properties.emplace_back("session.timeout.ms", "6000");  // the mock's rebalance wait
+    planes.push_back(std::make_unique<Plane>(o, StoreLimits{}));
+  }
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof(host) - 1), 0);
+  const std::string named = "dp/m1", by_host = std::string("dp@") + host;
+  // Both ready, each owning one partition.
+  ASSERT_TRUE(wait_until([&] {
+    const auto st = read_status(brokers_, "policy.status");
+    return st.count(named) && st.count(by_host) && st.at(named).state == "ready" &&
+           st.at(by_host).state == "ready" && st.at(named).applied.size() == 1 &&
+           st.at(by_host).applied.size() == 1 && st.at(named).sharded;
+  })) << planes[0]->consumer->metrics_text();
+
+  const std::string file = tmp("sync.csv");
+  std::ofstream(file) << "a.test,blacklist\n";
+  Child pm(POLICYCTL_BIN_PATH,
+           {"publish-sync", brokers_, "policy", "g", file, "--wait=30", "--status-topic",
+            "policy.status"},
+           tmp("publish.out"));
+  EXPECT_EQ(pm.wait(), 0) << pm.output();
+  EXPECT_NE(pm.output().find("1 SYNCED, 0 NACKED"), std::string::npos) << pm.output();
+  Child st(POLICYCTL_BIN_PATH,
+           {"status", brokers_, "policy.status", "--group", "g", "--policy-topic", "policy"},
+           tmp("status.out"));
+  ASSERT_EQ(st.wait(), 0) << st.output();
+  EXPECT_NE(st.output().find("  ready  SYNCED"), std::string::npos) << st.output();
+  EXPECT_NE(st.output().find("  ready  NOT_ASSIGNED"), std::string::npos) << st.output();
+}
+
+// policyctl's errors exit 3, never 1 (a NACK) or 2 (a timeout): a rollout
+// script must tell "refused" from "could not ask" (review of issue 20).
+TEST_F(MockTest, PolicyctlErrorsAreNotNacks) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  const std::string file = tmp("sync.csv");
+  std::ofstream(file) << "a.test,blacklist\n";
+  struct Case {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  const Case cases[] = {
+      {{"status", brokers_, "no.such.status"}, "no.such.status"},
+      {{"publish-sync", brokers_, "policy", "g", file, "--wait=5", "--status-topic",
+        "no.such.status"},
+       "no.such.status"},
+      {{"publish-sync", brokers_, "policy", "g", file, "--wait"}, "--wait needs --status-topic"},
+      {{"status", brokers_, "policy.status", "--sync", "policy@3"}, "--sync takes"},
+      {{"no-such-command"}, "unknown command"},
+  };
+  for (const Case& c : cases) {
+    Child p(POLICYCTL_BIN_PATH, c.args, tmp("err.out"));
+    EXPECT_EQ(p.wait(), 3) << c.args[0] << "\n" << p.output();
+    EXPECT_NE(p.output().find(c.says), std::string::npos) << p.output();
+  }
 }
 
 // make demo-fleet: the embedded fleet, one plane refusing, the table printed.
