@@ -104,9 +104,8 @@ class alignas(64) RcuTable {
     const bool inline_chunks = chunks * sizeof(Chunk) < kHugePage;
     const size_t inline_bytes = (inline_chunks ? chunks * sizeof(Chunk) : 0) + arena_bytes;
     static_assert(sizeof(RcuTable) <= 128, "a small table's header stays two cache lines");
-    // From 64 KiB up, mmap'd (big_alloc.h: off glibc's heap, whose large
-    // mallocs stalled the control thread for up to 30 ms).
-    void* mem = table_alloc(round64(sizeof(RcuTable) + inline_bytes), /*zero=*/false);
+    void* mem = std::aligned_alloc(64, round64(sizeof(RcuTable) + inline_bytes));
+    if (mem == nullptr) std::abort();
     return std::unique_ptr<RcuTable>(new (mem) RcuTable(chunks, inline_chunks, arena_bytes));
   }
   // A table that holds `entries` entries of `record_bytes` in all, the
@@ -124,15 +123,9 @@ class alignas(64) RcuTable {
   // What for_content(entries, record_bytes) allocates.
   static size_t for_content_bytes(size_t entries, size_t record_bytes) {
     const size_t chunks = chunks_for((entries * 4 + 2) / 3);
-    return table_alloc_size(round64(sizeof(RcuTable) + chunks * sizeof(Chunk) + record_bytes));
+    return round64(sizeof(RcuTable) + chunks * sizeof(Chunk) + record_bytes);
   }
-  // Destroying delete: the allocation's size (own_lines_) is read before
-  // the destructor runs, for table_free().
-  static void operator delete(RcuTable* p, std::destroying_delete_t) {
-    const size_t bytes = size_t{p->own_lines_} * 64;
-    p->~RcuTable();
-    table_free(p, bytes);
-  }
+  static void operator delete(void* p) { std::free(p); }
   RcuTable(const RcuTable&) = delete;
   RcuTable& operator=(const RcuTable&) = delete;
   ~RcuTable() = default;
@@ -366,8 +359,7 @@ class alignas(64) RcuTable {
   // added, no chunks apart).
   bool within_own_allocation() const { return outside_ == nullptr; }
   size_t memory_bytes() const {
-    return table_alloc_size(size_t{own_lines_} * 64) +
-           (outside_ ? sizeof(Outside) + outside_->bytes : 0);
+    return size_t{own_lines_} * 64 + (outside_ ? sizeof(Outside) + outside_->bytes : 0);
   }
   // What a record of a key of `key_len` bytes takes in the arena.
   static size_t record_size(size_t key_len) {
@@ -402,7 +394,7 @@ class alignas(64) RcuTable {
     } else {
       outside_ = std::make_unique<Outside>();
       outside_->chunks = big_alloc<Chunk>(chunks);  // zero-filled
-      outside_->bytes = table_alloc_size(outside_->chunks.get_deleter().bytes);
+      outside_->bytes = outside_->chunks.get_deleter().bytes;
       chunks_ = outside_->chunks.get();
     }
     cur_ = tail;
@@ -516,7 +508,8 @@ class alignas(64) RcuTable {
     if (size < need || exact) size = need;
     if (!outside_) outside_ = std::make_unique<Outside>();
     outside_->blocks.push_back(big_alloc<char>(size));  // 16-byte aligned at least
-    outside_->bytes += table_alloc_size(size);
+    const size_t bytes = outside_->blocks.back().get_deleter().bytes;
+    outside_->bytes += bytes >= kHugePage ? bytes : (size + 63) / 64 * 64;
     cur_ = outside_->blocks.back().get();
     cur_end_ = cur_ + size;
   }
