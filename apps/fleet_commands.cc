@@ -73,8 +73,8 @@ int wait_for_fleet(const Properties& props, const std::string& brokers,
       std::string who;
       for (const auto& n : pending) who += (who.empty() ? "" : ", ") + n;
       std::printf("timed out after %d s: %s\n", timeout_s,
-                  pending.empty() ? ("no live instance on the status topic reads " +
-                                     tp.topic + "/" + std::to_string(tp.partition))
+                  pending.empty() ? ("no live instance on the status topic reads " + tp.topic +
+                                     "/" + std::to_string(tp.partition))
                                         .c_str()
                                   : ("PENDING " + who).c_str());
       for (const auto& n : nacked) std::printf("NACKED %s\n", n.c_str());
@@ -238,8 +238,8 @@ int status(const Properties& props, const std::vector<std::string>& a) {
   for (const auto& [name, why] : reader->unreadable()) {
     if (json) {
       if (out.size() > 1) out += ",";
-      out += "{\"instance\":" + json_str(name) + ",\"state\":\"unreadable\",\"reason\":" +
-             json_str(why) + "}";
+      out += "{\"instance\":" + json_str(name) +
+             ",\"state\":\"unreadable\",\"reason\":" + json_str(why) + "}";
     } else {
       out += name + "  UNREADABLE  (" + why + ")\n";
     }

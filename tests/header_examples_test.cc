@@ -143,7 +143,7 @@ TEST(HeaderExamples, Refusals) {
   const int64_t unix_ms = 1;
   Refusals r;
   r.set_cause("g", "policy/0@6", "limit_exceeded: ...");  // its BEGIN_SYNC refused
-  r.refuse("g", "policy/0@9", "aborted", unix_ms);         // at its SYNC_COMPLETE
+  r.refuse("g", "policy/0@9", "aborted", unix_ms);        // at its SYNC_COMPLETE
   EXPECT_EQ(r.list().back().at, "policy/0@6");
   EXPECT_FALSE(r.has_cause("g"));
 }

@@ -70,7 +70,7 @@ struct PipelineCounters {
   std::array<std::atomic<uint64_t>, kConvergenceBuckets.size() + 1> convergence{};
   std::atomic<uint64_t> convergence_count{0};
   std::atomic<uint64_t> convergence_sum_ms{0};
-  std::atomic<uint64_t> convergence_clamped{0};  // negative (clock skew): counted as 0
+  std::atomic<uint64_t> convergence_clamped{0};   // negative (clock skew): counted as 0
   std::atomic<uint64_t> convergence_replayed{0};  // completed while catching up: not measured
   std::atomic<uint64_t> last_convergence_ms{0};
 };

@@ -34,7 +34,7 @@ struct Rejection {
 
 class Refusals {
  public:
-  static constexpr size_t kMax = 100;  // the list keeps the last kMax
+  static constexpr size_t kMax = 100;       // the list keeps the last kMax
   static constexpr size_t kMaxText = 1024;  // a reason or coordinate is cut there
 
   // Why a group's open sync will be refused at its SYNC_COMPLETE: the

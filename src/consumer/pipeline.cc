@@ -31,7 +31,8 @@ HandleResult Pipeline::invalid(const TopicPartition& tp, int64_t offset, Status 
     line += " (group=" + group;
     if (!opt_.skip_invalid && store_.abort_sync(group)) {
       line += ", its open sync aborted";
-      wm_.refusals().set_cause(group, coordinates(tp, offset), why.to_string());  // NACKed at its end
+      wm_.refusals().set_cause(group, coordinates(tp, offset),
+                               why.to_string());  // NACKed at its end
     }
     // Under skip, SYNC_COMPLETE's count still covers every ADD_DOMAIN the PM
     // sent, valid or not (SPEC §6); the store counted those it refused itself.

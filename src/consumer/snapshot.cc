@@ -181,8 +181,8 @@ Status parse_body(const std::string& bytes, Staged* st) {
   if (version >= 3) st->hash_seed = in.get<uint64_t>();
   if (version >= 4) {
     const uint32_t refused = in.get<uint32_t>();
-    if (refused > Refusals::kMax) return corrupt("more refused syncs than " +
-                                                 std::to_string(Refusals::kMax));
+    if (refused > Refusals::kMax)
+      return corrupt("more refused syncs than " + std::to_string(Refusals::kMax));
     for (uint32_t i = 0; i < refused && in.ok; ++i) {
       Rejection r;
       r.group = in.str16();

@@ -146,7 +146,8 @@ Status check(Staged& st, const StoreLimits& lim) {
       return bad("a refused sync's text is over " + std::to_string(Refusals::kMaxText) + " bytes");
   std::set<std::string_view> caused;
   for (const auto& [group, c] : st.causes) {
-    if (Status v = check_group_id(group); !v.ok()) return bad("cause of a refusal: " + v.to_string());
+    if (Status v = check_group_id(group); !v.ok())
+      return bad("cause of a refusal: " + v.to_string());
     if (!caused.insert(group).second) return bad("cause of " + group + "'s refusal twice");
     if (!text(c.at) || !text(c.reason))
       return bad("cause of " + group + "'s refusal: text over " +

@@ -69,7 +69,7 @@ struct Partition {
 };
 
 struct Staged {
-  uint64_t hash_seed = 0;  // 0: none (version 2)
+  uint64_t hash_seed = 0;          // 0: none (version 2)
   std::vector<Rejection> refused;  // version 4
   std::vector<std::pair<std::string, Refusals::Cause>> causes;
   std::vector<Partition> partitions;

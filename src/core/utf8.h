@@ -31,9 +31,11 @@ inline void append_valid_utf8(std::string* out, std::string_view s) {
   }
   for (size_t i = 0; i < s.size();) {
     const auto b = static_cast<unsigned char>(s[i]);
-    const size_t len = b < 0x80 ? 1 : b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3
-                                  : b >= 0xF0 && b <= 0xF4     ? 4
-                                                               : 0;
+    const size_t len = b < 0x80                 ? 1
+                       : b >= 0xC2 && b <= 0xDF ? 2
+                       : b >= 0xE0 && b <= 0xEF ? 3
+                       : b >= 0xF0 && b <= 0xF4 ? 4
+                                                : 0;
     if (len != 0 && i + len <= s.size() && simdjson::validate_utf8(s.data() + i, len)) {
       out->append(s.substr(i, len));
       i += len;

@@ -165,8 +165,8 @@ Status find_last_sync(const std::string& brokers,
                      // partitions (the group's key moved when partitions were
                      // added) the latest timestamp.
                      const int64_t ts = rd_kafka_message_timestamp(m, nullptr);
-                     const bool later = m->partition == found_partition ? m->offset > found
-                                                                        : ts >= found_ts;
+                     const bool later =
+                         m->partition == found_partition ? m->offset > found : ts >= found_ts;
                      if (found < 0 || later) {
                        found = m->offset;
                        found_ts = ts;

@@ -365,7 +365,8 @@ Status MessageParser::Impl::parse_object(od::object obj, Message* out, std::stri
       if (s.ok()) {
         auto a = action_from_name(str);
         if (!a)
-          return Status(Reason::kBadAction, "action", "\"" + std::string(detail::utf8_prefix(str, 40)) + "\"");
+          return Status(Reason::kBadAction, "action",
+                        "\"" + std::string(detail::utf8_prefix(str, 40)) + "\"");
         out->action = *a;
       }
     } else if (key == "category") {
@@ -388,9 +389,9 @@ Status MessageParser::Impl::parse_object(od::object obj, Message* out, std::stri
     } else {
       // Unknown fields are ignored (SPEC §2), but must be valid JSON.
       if (auto e = validate(v, 1))
-        return Status(
-            Reason::kBadJson, "message",
-            "in field \"" + std::string(detail::utf8_prefix(key, 40)) + "\": " + simdjson::error_message(e));
+        return Status(Reason::kBadJson, "message",
+                      "in field \"" + std::string(detail::utf8_prefix(key, 40)) +
+                          "\": " + simdjson::error_message(e));
       continue;
     }
     if (!s.ok()) return s;

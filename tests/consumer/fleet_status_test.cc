@@ -133,8 +133,7 @@ TEST(FleetStatusTest, BytesThatAreNotUtf8AreReplacedNotFatal) {
   StatusRecord back;
   const Status s = decode_status(encode_status(r), &back);
   ASSERT_TRUE(s.ok()) << s.to_string();
-  EXPECT_EQ(back.rejected[0].reason,
-            "action \"a" + e_acute + "\xEF\xBF\xBD\" \xEF\xBF\xBD end");
+  EXPECT_EQ(back.rejected[0].reason, "action \"a" + e_acute + "\xEF\xBF\xBD\" \xEF\xBF\xBD end");
 }
 
 TEST(FleetStatusTest, CoordinatesParse) {

@@ -203,8 +203,8 @@ TEST_F(PipelineTest, CompleteWithoutBeginIsAWarningAndARefusal) {
 // coordinates (SPEC §9): before, its cause was dropped by the next
 // BEGIN_SYNC and the sync read as applied; the open sync also held commits.
 TEST_F(PipelineTest, AnInvalidSyncCompleteIsRefusedAndClosesItsSync) {
-  feed(BEGIN("g"));                                                      // 0
-  feed(ADD("g", "a.com"));                                               // 1
+  feed(BEGIN("g"));                                                                  // 0
+  feed(ADD("g", "a.com"));                                                           // 1
   HandleResult r = feed(R"({"type":"SYNC_COMPLETE","group_id":"g","count":true})");  // 2
   EXPECT_TRUE(r.invalid);
   EXPECT_TRUE(r.commit) << "its sync is closed: a commit point";

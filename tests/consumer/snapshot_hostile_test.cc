@@ -267,11 +267,10 @@ INSTANTIATE_TEST_SUITE_P(
                   });
                 },
                 "twice"},
-        Hostile{"causes_truncated",
-                [] {
-                  return refusals_file([](Body& b) { b.put<uint32_t>(0).put<uint32_t>(1000); });
-                },
-                "malformed causes"},
+        Hostile{
+            "causes_truncated",
+            [] { return refusals_file([](Body& b) { b.put<uint32_t>(0).put<uint32_t>(1000); }); },
+            "malformed causes"},
         Hostile{"unknown_flags",
                 [] {
                   Body b = prefix(1);
@@ -312,10 +311,10 @@ TEST(HostileSnapshotTest, OlderVersionsLoadAndEachVersionNeedsItsTail) {
   trailing3.put<uint8_t>(0);
   Body trailing4 = seeded;
   trailing4.put<uint32_t>(0).put<uint32_t>(0).put<uint8_t>(0);
-  for (const Case& c : {Case{b.seal(2), true}, Case{seeded.seal(3), true}, Case{b.file(), true},
-                        Case{b.seal(3), false}, Case{trailing3.seal(3), false},
-                        Case{seeded.seal(4), false}, Case{trailing4.seal(4), false},
-                        Case{b.seal(5), false}, Case{b.seal(1), false}}) {
+  for (const Case& c :
+       {Case{b.seal(2), true}, Case{seeded.seal(3), true}, Case{b.file(), true},
+        Case{b.seal(3), false}, Case{trailing3.seal(3), false}, Case{seeded.seal(4), false},
+        Case{trailing4.seal(4), false}, Case{b.seal(5), false}, Case{b.seal(1), false}}) {
     PolicyStore store;
     Watermarks wm;
     Status s = decode_snapshot(c.file, &store, &wm);

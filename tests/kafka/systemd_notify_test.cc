@@ -107,6 +107,32 @@ TEST_F(MockTest, ReadyOnlyWhenThePolicyIsWatchdogPingsAndStoppingAtSigterm) {
   EXPECT_EQ(count(msgs, "READY=1"), 1u) << "READY=1 once";
 }
 
+// READY=1 is held back while a partition is still replaying: it comes with
+// every record applied (issue 21 item 3), not at assignment.
+TEST_F(MockTest, ReadyOnlyOnceThePartitionIsReplayed) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  constexpr int kAdds = 20'000;
+  std::vector<std::string> records;
+  for (int i = 0; i < kAdds; ++i) records.push_back(add("g", "n" + std::to_string(i) + ".test"));
+  produce(brokers_, "policy", "g", records);
+  NotifySocket sock(tmp("notify.sock"));
+  setenv("NOTIFY_SOCKET", tmp("notify.sock").c_str(), 1);
+  Child c(kConsumerBin, {brokers_, "policy", "--stats-interval", "0"}, tmp("consumer.out"));
+  unsetenv("NOTIFY_SOCKET");
+  std::vector<std::string> msgs;
+  ASSERT_TRUE(wait_until([&] {
+    sock.receive(&msgs);
+    return count(msgs, "READY=1") == 1;
+  })) << c.output();
+  size_t ready_at = 0;
+  while (msgs[ready_at].find("READY=1") == std::string::npos) ++ready_at;
+  EXPECT_NE(msgs[ready_at].find("STATUS=stats: consumed=" + std::to_string(kAdds) + " "),
+            std::string::npos)
+      << msgs[ready_at];
+  c.signal(SIGTERM);
+  EXPECT_EQ(c.wait(), 0) << c.output();
+}
+
 TEST(UnitFileTest, SystemdAnalyzeVerifiesIt) {
   if (std::system("command -v systemd-analyze >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "no systemd-analyze here";

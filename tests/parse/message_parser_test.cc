@@ -300,9 +300,9 @@ TEST(MessageParserTest, ShownValuesAreCutBetweenCharacters) {
   for (int i = 0; i < 20; ++i) accents += "\xC3\xA9";  // é
   for (const std::string field : {"type", "action"}) {
     const std::string json =
-        field == "type" ? R"({"group_id":"g","type":"a)" + accents + "\"}"
-                        : R"({"type":"ADD_DOMAIN","group_id":"g","domain":"a.b","action":"a)" +
-                              accents + "\"}";
+        field == "type"
+            ? R"({"group_id":"g","type":"a)" + accents + "\"}"
+            : R"({"type":"ADD_DOMAIN","group_id":"g","domain":"a.b","action":"a)" + accents + "\"}";
     Message m;
     const Status s = parse(json, &m);
     ASSERT_FALSE(s.ok()) << field;
