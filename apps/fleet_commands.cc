@@ -2,6 +2,8 @@
 // demo-fleet.
 #include "fleet_commands.h"
 
+#include <simdjson.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -61,8 +63,11 @@ int wait_for_fleet(const Properties& props, const std::string& brokers,
       if (r.state == policysync::SyncState::kNacked) nacked.push_back(name + ": " + r.reason);
     }
     // An instance whose latest record cannot be read may run anything.
-    for (const auto& [name, why] : reader->unreadable())
-      pending.push_back(name + " (its status record is unreadable: " + why + ")");
+    // ...waited for, unless it is as old as a stale one (three default
+    // heartbeats): a record no version of policysync wrote never goes away.
+    for (const auto& [name, u] : reader->unreadable())
+      if (now - u.unix_ms <= 3 * 30'000)
+        pending.push_back(name + " (its status record is unreadable: " + u.why + ")");
     const bool decided = caught_up && pending.empty() && !(synced.empty() && nacked.empty());
     if (decided) {
       for (const auto& n : nacked) std::printf("NACKED %s\n", n.c_str());
@@ -83,12 +88,15 @@ int wait_for_fleet(const Properties& props, const std::string& brokers,
   }
 }
 
+// A JSON string: control bytes dropped, and if `s` is not UTF-8 (an
+// instance name is a raw Kafka key) every non-ASCII byte shown as '?'.
 static std::string json_str(const std::string& s) {
+  const bool utf8 = simdjson::validate_utf8(s.data(), s.size());
   std::string o = "\"";
   for (char c : s) {
     if (c == '"' || c == '\\') o += '\\';
     if (static_cast<unsigned char>(c) < 0x20) continue;
-    o += c;
+    o += !utf8 && static_cast<unsigned char>(c) >= 0x80 ? '?' : c;
   }
   return o + "\"";
 }
@@ -235,13 +243,15 @@ int status(const Properties& props, const std::vector<std::string>& a) {
       out += line + "\n";
     }
   }
-  for (const auto& [name, why] : reader->unreadable()) {
+  for (const auto& [name, u] : reader->unreadable()) {
+    const int64_t age_ms = now > u.unix_ms ? now - u.unix_ms : 0;
     if (json) {
       if (out.size() > 1) out += ",";
       out += "{\"instance\":" + json_str(name) +
-             ",\"state\":\"unreadable\",\"reason\":" + json_str(why) + "}";
+             ",\"state\":\"unreadable\",\"age_ms\":" + std::to_string(age_ms) +
+             ",\"reason\":" + json_str(u.why) + "}";
     } else {
-      out += name + "  UNREADABLE  (" + why + ")\n";
+      out += name + "  UNREADABLE  age=" + secs(age_ms) + "  (" + u.why + ")\n";
     }
   }
   if (json) out += "]\n";

@@ -102,7 +102,7 @@ int demo_fleet() {
       status({}, {brokers, "policy.status", "--group", "enterprise_a", "--policy-topic", "policy"});
   planes.clear();  // each closes: its last record says "stopped"
   // The demo went as it should: one plane refused (exit 1), the table printed.
-  return rc == 1 && st == 0 ? 0 : 1;
+  return rc == 1 && st == 0 ? 0 : kExitError;
 }
 
 }  // namespace policysync::apps

@@ -43,17 +43,23 @@ class StatusReader {
 
   // The latest record of every instance (a tombstone removes it).
   const std::map<std::string, StatusRecord>& latest() const { return latest_; }
-  // Instances whose latest record is not a status record, with why: their
-  // earlier record no longer says what they run, so they are out of
-  // latest() and a PM must not count them as SYNCED.
-  const std::map<std::string, std::string>& unreadable() const { return unreadable_; }
+  // Instances whose latest record is not a status record: their earlier
+  // record no longer says what they run, so they are out of latest() and a
+  // PM must not count them as SYNCED. `unix_ms`: the record's Kafka
+  // timestamp, to age it as report_sync() ages a record (an unreadable
+  // record older than three default heartbeats, 90 s, is as good as STALE).
+  struct Unreadable {
+    std::string why;
+    int64_t unix_ms = 0;
+  };
+  const std::map<std::string, Unreadable>& unreadable() const { return unreadable_; }
 
  private:
   StatusReader() = default;
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::map<std::string, StatusRecord> latest_;
-  std::map<std::string, std::string> unreadable_;
+  std::map<std::string, Unreadable> unreadable_;
 };
 
 // Reads `policy_topic` to its end and finds the last SYNC_COMPLETE of

@@ -120,6 +120,8 @@ class Pipeline {
   // What handle() does once the store applied `m` at (tp, offset).
   HandleResult conclude(const TopicPartition& tp, int64_t offset, const Message& m, ApplyOutcome o);
   void trace_applied(const Message& m, const ApplyOutcome& o) const;
+  // An invalid BEGIN_SYNC of msg_'s group: its sync opened poisoned.
+  void poison_sync(const TopicPartition& tp, int64_t offset, const std::string& why);
 
   PolicyStore& store_;
   Watermarks& wm_;

@@ -44,7 +44,8 @@ class Refusals {
     std::string reason;
   };
 
-  // Lists a refusal (the oldest goes beyond kMax).
+  // Lists a refusal (the oldest goes beyond kMax); one of the same sync
+  // listed before is replaced.
   void add(Rejection r);
   // Lists the refusal of `group`'s sync completed at `sync`: with its cause
   // if one was set (which is then forgotten), else `reason` at `sync`.

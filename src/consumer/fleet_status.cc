@@ -152,9 +152,7 @@ Status decode_status(std::string_view json, StatusRecord* out) {
   std::string shape = "broadcast";  // records without it: broadcast
   if (obj["shape"].error() != simdjson::NO_SUCH_FIELD && !(s = str(obj, "shape", &shape)).ok())
     return s;
-  if (shape != "broadcast" && shape != "sharded")
-    return bad(Reason::kOutOfRange, "shape", "\"" + shape + "\"");
-  r.sharded = shape == "sharded";
+  r.sharded = shape == "sharded";  // another (a later version's): read as broadcast
   for (auto [name, dst] : {std::pair<const char*, uint64_t*>{"groups", &r.groups},
                            {"entries", &r.entries},
                            {"malicious", &r.malicious}}) {

@@ -63,8 +63,10 @@ HandleResult Pipeline::handle(const TopicPartition& tp, int64_t offset, const vo
   if (!s.ok()) {
     const bool add = msg_.type_known && msg_.type == MessageType::kAddDomain;
     const bool complete = msg_.type_known && msg_.type == MessageType::kSyncComplete;
-    const std::string why = complete ? s.to_string() : std::string();
+    const bool begin = msg_.type_known && msg_.type == MessageType::kBeginSync;
+    const std::string why = complete || begin ? s.to_string() : std::string();
     HandleResult r = invalid(tp, offset, std::move(s), msg_.group_id, add);
+    if (begin && !msg_.group_id.empty() && !opt_.skip_invalid) poison_sync(tp, offset, why);
     if (complete) {
       // An invalid SYNC_COMPLETE still ends its sync (SPEC §6): the sync is
       // refused and listed at these coordinates (SPEC §9; "next offset > O"
@@ -93,6 +95,25 @@ HandleResult Pipeline::handle(const TopicPartition& tp, int64_t offset, const vo
   return conclude(tp, offset, m,
                   m.type == MessageType::kSyncComplete ? store_.apply(m, coordinates(tp, offset))
                                                        : store_.apply(m));
+}
+
+void Pipeline::poison_sync(const TopicPartition& tp, int64_t offset, const std::string& why) {
+  // An invalid BEGIN_SYNC still starts a sync (SPEC §6): opened and aborted
+  // at once, so that its ADD_DOMAINs are dropped until its SYNC_COMPLETE,
+  // which is refused with this cause. Without it they went straight into the
+  // active policy while the PM was told the sync was refused.
+  Message b;
+  b.type = MessageType::kBeginSync;
+  b.group_id = msg_.group_id;
+  const ApplyOutcome o = store_.apply(b);
+  if (o.result == ApplyResult::kSyncOpened || o.result == ApplyResult::kSyncRestarted) {
+    wm_.sync_opened(tp, b.group_id, offset);
+    if (!store_.abort_sync(b.group_id))  // just opened: never expected
+      log_.warn("invalid BEGIN_SYNC of group " + b.group_id + ": its sync could not be aborted");
+  }
+  // Refused (a limit): the store poisoned the group's sync itself, or holds
+  // no group to poison. Either way the cause is this message.
+  wm_.refusals().set_cause(b.group_id, coordinates(tp, offset), why);
 }
 
 HandleResult Pipeline::finish_compile(const TopicPartition& tp, int64_t offset,

@@ -16,6 +16,13 @@ std::string cut(std::string s) {
 }  // namespace
 
 void Refusals::add(Rejection r) {
+  // Refused again (a partition read again after it came back to this
+  // member): one entry, the newest, so repeats never push others out.
+  for (auto it = list_.begin(); it != list_.end(); ++it)
+    if (it->sync == r.sync) {
+      list_.erase(it);
+      break;
+    }
   if (list_.size() == kMax) list_.pop_front();
   r.group = cut(std::move(r.group));
   r.sync = cut(std::move(r.sync));

@@ -17,8 +17,9 @@ Status Consumer::create(const ConsumerOptions& o, PolicyStore& store,
                         std::unique_ptr<Consumer>* out) {
   if (o.brokers.empty()) return Status(Reason::kConfig, "brokers", "no bootstrap servers given");
   if (o.topic.empty()) return Status(Reason::kConfig, "topic", "no policy topic given");
-  if (!o.status_topic.empty() && o.status_interval_s < 1)
-    return Status(Reason::kConfig, "status-interval", "the status interval must be >= 1 s");
+  if (!o.status_topic.empty() && (o.status_interval_s < 1 || o.status_interval_s > 86400))
+    return Status(Reason::kConfig, "status-interval",
+                  "the status interval must be 1 to 86400 s (what a status reader accepts)");
   if (o.close_timeout_ms < 0 || o.snapshot_interval_s < 0 || o.stats_interval_s < 0)
     return Status(Reason::kConfig, "options", "negative interval or timeout");
   kafka::ConsumerOptions k;

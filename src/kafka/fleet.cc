@@ -3,6 +3,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <map>
 #include <set>
 
 #include "kafka/kafka_config.h"
@@ -128,13 +129,13 @@ Status StatusReader::poll(std::chrono::milliseconds budget, bool* caught_up) {
         unreadable_.erase(key);
         if (m->payload == nullptr) return;  // a tombstone: the instance is gone
         StatusRecord r;
-        Status d = decode_status({static_cast<const char*>(m->payload), m->len}, &r);
-        if (!d.ok()) {
-          unreadable_[key] = d.to_string();
-          return;
-        }
         rd_kafka_timestamp_type_t type;
         const int64_t ts = rd_kafka_message_timestamp(m, &type);
+        Status d = decode_status({static_cast<const char*>(m->payload), m->len}, &r);
+        if (!d.ok()) {
+          unreadable_[key] = Unreadable{d.to_string(), ts};
+          return;
+        }
         if (type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME) r.log_append_ms = ts;
         latest_[key] = std::move(r);
       });
@@ -152,8 +153,8 @@ Status find_last_sync(const std::string& brokers,
   if (!s.ok()) return s;
   MessageParser parser{ParserLimits{}};
   Message msg;
-  int64_t found = -1, found_ts = -1;
-  int32_t found_partition = -1;
+  // Per partition, its last SYNC_COMPLETE of the group (offset, timestamp).
+  std::map<int32_t, std::pair<int64_t, int64_t>> last;
   const auto deadline = Clock::now() + timeout;
   while (s.ok() && !not_at_end.empty() && Clock::now() < deadline)
     s = read_until(rk, std::min(deadline, Clock::now() + std::chrono::milliseconds(200)),
@@ -161,17 +162,8 @@ Status find_last_sync(const std::string& brokers,
                      if (!parser.parse(m->payload, m->len, &msg).ok() ||
                          msg.type != MessageType::kSyncComplete || msg.group_id != group)
                        return;
-                     // The last: on one partition the highest offset; across
-                     // partitions (the group's key moved when partitions were
-                     // added) the latest timestamp.
-                     const int64_t ts = rd_kafka_message_timestamp(m, nullptr);
-                     const bool later =
-                         m->partition == found_partition ? m->offset > found : ts >= found_ts;
-                     if (found < 0 || later) {
-                       found = m->offset;
-                       found_ts = ts;
-                       found_partition = m->partition;
-                     }
+                     // Read in offset order: the partition's last so far.
+                     last[m->partition] = {m->offset, rd_kafka_message_timestamp(m, nullptr)};
                    });
   const bool complete = not_at_end.empty();
   rd_kafka_consumer_close(rk);
@@ -181,12 +173,17 @@ Status find_last_sync(const std::string& brokers,
     return Status(
         Reason::kKafka, "policy-topic",
         policy_topic + " not read to its end within " + std::to_string(timeout.count()) + " ms");
-  if (found < 0)
+  if (last.empty())
     return Status(Reason::kMissingField, "group",
                   "no SYNC_COMPLETE of group " + group + " on " + policy_topic);
+  // The latest of the partitions' lasts (more than one only when the group's
+  // key moved as partitions were added).
+  auto best = last.begin();
+  for (auto it = last.begin(); it != last.end(); ++it)
+    if (it->second.second > best->second.second) best = it;
   tp->topic = policy_topic;
-  tp->partition = found_partition;
-  *offset = found;
+  tp->partition = best->first;
+  *offset = best->second.first;
   return Status();
 }
 

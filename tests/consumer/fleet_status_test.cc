@@ -56,8 +56,8 @@ TEST(FleetStatusTest, BadRecordsNameWhatIsWrong) {
       {R"({"instance":"i","host":"h","version":"v","state":"ready","unix_ms":1,"heartbeat_s":0})",
        Reason::kOutOfRange, "heartbeat_s"},
       {R"({"instance":"i","host":"h","version":"v","state":"ready","unix_ms":1,"heartbeat_s":5,)"
-       R"("shape":"ring"})",
-       Reason::kOutOfRange, "shape"},
+       R"("shape":7})",
+       Reason::kWrongType, "shape"},
   };
   for (const BadCase& c : cases) {
     StatusRecord r;

@@ -222,6 +222,39 @@ TEST_F(PipelineTest, AnInvalidSyncCompleteIsRefusedAndClosesItsSync) {
   EXPECT_NE(x.reason.find("count"), std::string::npos) << x.reason;
 }
 
+// An invalid BEGIN_SYNC still starts its sync, poisoned (SPEC §6): its
+// ADD_DOMAINs never reach the active policy and its SYNC_COMPLETE is refused
+// with the BEGIN_SYNC as the cause (second review of issue 20: the adds went
+// straight into the active table while the PM was told "refused").
+TEST_F(PipelineTest, AnInvalidBeginSyncOpensAPoisonedSync) {
+  feed(BEGIN("g"));                                                            // 0
+  feed(ADD("g", "old.com"));                                                   // 1
+  feed(COMPLETE("g"));                                                         // 2
+  EXPECT_TRUE(feed(R"({"type":"BEGIN_SYNC","group_id":"g","x":[})").invalid);  // 3
+  EXPECT_TRUE(store_.has_open_sync("g"));
+  feed(ADD("g", "new.com"));             // 4: dropped
+  HandleResult r = feed(COMPLETE("g"));  // 5
+  EXPECT_TRUE(r.commit);
+  EXPECT_EQ(action("g", "new.com"), Action::kNone) << "nothing of the poisoned sync applied";
+  EXPECT_EQ(action("g", "old.com"), Action::kBlacklist) << "the old policy stays";
+  EXPECT_EQ(wm_.open_syncs(), 0u);
+  ASSERT_EQ(pipeline_.rejections().size(), 1u);
+  EXPECT_EQ(pipeline_.rejections()[0].sync, "policy/0@5");
+  EXPECT_EQ(pipeline_.rejections()[0].at, "policy/0@3");
+}
+
+// A sync refused twice (its partition read again after it came back to this
+// member) is listed once, so repeats never push other refusals out.
+TEST(RefusalsTest, TheSameSyncRefusedAgainIsListedOnce) {
+  Refusals r;
+  r.refuse("a", "policy/0@9", "count", 1);
+  r.refuse("b", "policy/0@12", "count", 2);
+  r.refuse("a", "policy/0@9", "count", 3);
+  ASSERT_EQ(r.list().size(), 2u);
+  EXPECT_EQ(r.list()[0].sync, "policy/0@12");
+  EXPECT_EQ(r.list()[1].unix_ms, 3);
+}
+
 // What a restart from a snapshot knows: the refused syncs and the cause of
 // an aborted sync still open (review of issue 20: both lived in the
 // pipeline only, and a NACK read as SYNCED after a restart).

@@ -3,9 +3,11 @@
 // limit), the others apply it; a clean stop says "stopped"; a status topic
 // that cannot be written changes nothing that is applied.
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -216,6 +218,67 @@ TEST_F(MockTest, ShardedMembersNotOwningTheSyncArePassedOver) {
   ASSERT_EQ(st.wait(), 0) << st.output();
   EXPECT_NE(st.output().find("  ready  SYNCED"), std::string::npos) << st.output();
   EXPECT_NE(st.output().find("  ready  NOT_ASSIGNED"), std::string::npos) << st.output();
+}
+
+// A record on the status topic that is not a status record (another
+// program's, a later version's): its instance is shown UNREADABLE and waited
+// for while fresh, passed over once as old as a stale record (second review
+// of issue 20: it blocked every --wait until a tombstone came).
+TEST_F(MockTest, UnreadableStatusRecordsAreShownAndWaitedForUntilOld) {
+  ASSERT_TRUE(cluster_->create_topic("policy", 1).ok());
+  ASSERT_TRUE(cluster_->create_topic("policy.status", 1).ok());
+  ConsumerOptions o = options("policy", Log());
+  o.group_id = "grp-ok";
+  o.status_topic = "policy.status";
+  o.instance_name = "dp-ok";
+  o.status_interval_s = 1;
+  Plane plane(o, StoreLimits{});
+  ASSERT_TRUE(wait_until([&] {
+    const auto st = read_status(brokers_, "policy.status");
+    return st.count("dp-ok") && st.at("dp-ok").state == "ready";
+  }));
+  auto produce_at = [&](const std::string& key, int64_t ts_ms) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    char err[256];
+    ASSERT_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", brokers_.c_str(), err, sizeof(err)),
+              RD_KAFKA_CONF_OK);
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    ASSERT_NE(rk, nullptr) << err;
+    const std::string value = "not a status record";
+    ASSERT_EQ(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("policy.status"),
+                                RD_KAFKA_V_KEY(key.data(), key.size()),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    EXPECT_EQ(rd_kafka_flush(rk, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy(rk);
+  };
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  produce_at("dp-old", now - 10 * 60'000);  // ten minutes old
+  const std::string file = tmp("sync.csv");
+  std::ofstream(file) << "a.test,blacklist\n";
+  Child pm(POLICYCTL_BIN_PATH,
+           {"publish-sync", brokers_, "policy", "g", file, "--wait=30", "--status-topic",
+            "policy.status"},
+           tmp("publish.out"));
+  EXPECT_EQ(pm.wait(), 0) << "an old unreadable record is not waited for\n" << pm.output();
+  produce_at("dp-new", now);
+  Child pm2(POLICYCTL_BIN_PATH,
+            {"publish-sync", brokers_, "policy", "g", file, "--wait=3", "--status-topic",
+             "policy.status"},
+            tmp("publish2.out"));
+  EXPECT_EQ(pm2.wait(), 2) << pm2.output();
+  EXPECT_NE(pm2.output().find("PENDING dp-new (its status record is unreadable: bad_json"),
+            std::string::npos)
+      << pm2.output();
+  Child st(POLICYCTL_BIN_PATH, {"status", brokers_, "policy.status"}, tmp("status.out"));
+  ASSERT_EQ(st.wait(), 0) << st.output();
+  EXPECT_NE(st.output().find("dp-new  UNREADABLE"), std::string::npos) << st.output();
+  EXPECT_NE(st.output().find("dp-old  UNREADABLE"), std::string::npos) << st.output();
+  EXPECT_NE(st.output().find("dp-ok  ready"), std::string::npos) << st.output();
 }
 
 // policyctl's errors exit 3, never 1 (a NACK) or 2 (a timeout): a rollout
