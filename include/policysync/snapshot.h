@@ -1,9 +1,9 @@
 // Durable local snapshot of the consumer's state (SPEC §7): every group's
-// active policy, every open pending sync, the malicious table, and each
-// partition's next offset and open syncs, so that restore + resume equals
-// never having stopped (SPEC §5.3).
+// active policy, every open pending sync, the malicious table, each
+// partition's next offset and open syncs, and the syncs refused (SPEC §9),
+// so that restore + resume equals never having stopped (SPEC §5.3).
 //
-// File format (little-endian), version 3; version 2 is read too (body:
+// File format (little-endian), version 4; versions 2 and 3 are read too (body:
 // src/consumer/snapshot_format.h):
 //   "PSYNCSNP" | u32 version | u32 reserved | u64 body length | u64 XXH3-64 of body | body
 // A file that is short, has another magic or version, or fails its checksum
