@@ -153,6 +153,58 @@ void BM_SmallGroupSyncs(benchmark::State& state) {
 }
 BENCHMARK(BM_SmallGroupSyncs)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(1);
 
+// The defaults' reach (README "Memory"): max_groups groups of 10 rules beside
+// one group at max_entries_per_group, that group resynced; memory_bytes()
+// and RSS at the peak (its pending table full beside its active one), and
+// the snapshot's encoded size (held in memory while it is written). Run on
+// its own for the RSS figure: --benchmark_filter=BM_DefaultLimits.
+void BM_DefaultLimits(benchmark::State& state) {
+  const StoreLimits limits;
+  rcu::barrier();
+  for (auto _ : state) {
+    const size_t rss0 = rss_bytes();
+    auto store = std::make_unique<PolicyStore>(limits);
+    std::vector<std::string> buf;
+    Applier a{*store};
+    const size_t small = limits.max_groups - 1;
+    for (size_t g = 0; g < small; ++g)
+      sync_group(
+          a, ProviderSet::group_id(g), 10,
+          [g](uint32_t j) { return ProviderSet::rule(g, j + 100).domain; }, buf);
+    const auto big_rules = [](uint32_t j) { return ProviderSet::rule(1, j + 2).domain; };
+    const auto n = static_cast<uint32_t>(limits.max_entries_per_group);
+    const std::string big = "at-the-limit";
+    // Built message by message: 16M payloads held at once would dwarf the store.
+    auto sync_big = [&] {
+      a.apply(sync_msg("BEGIN_SYNC", big));
+      for (uint32_t j = 0; j < n; ++j) a.apply(add_msg(big, big_rules(j), j));
+    };
+    auto complete_big = [&] {
+      a.apply(R"({"type":"SYNC_COMPLETE","group_id":")" + big + R"(","count":)" +
+              std::to_string(n) + "}");
+    };
+    sync_big();
+    complete_big();
+    sync_big();  // the resync: pending beside active
+    const size_t peak_bytes = store->memory_bytes();
+    const size_t peak_rss = rss_bytes() - rss0;
+    complete_big();
+    rcu::barrier();
+    Watermarks wm;
+    wm.assign({"policy", 0}, 1);
+    const size_t snapshot = encode_snapshot(*store, wm).size();
+    report_steps(state, "", a);
+    state.counters["groups"] = static_cast<double>(store->group_count());
+    state.counters["peak_memory_GB"] = static_cast<double>(peak_bytes) / 1e9;
+    state.counters["peak_rss_GB"] = static_cast<double>(peak_rss) / 1e9;
+    state.counters["steady_memory_GB"] = static_cast<double>(store->memory_bytes()) / 1e9;
+    state.counters["snapshot_GB"] = static_cast<double>(snapshot) / 1e9;
+    store.reset();
+    rcu::barrier();
+  }
+}
+BENCHMARK(BM_DefaultLimits)->Unit(benchmark::kMillisecond)->Iterations(1);
+
 // Queries for the lookup comparison: half rules of the chosen groups (a
 // wildcard's subdomain, a plain rule's name), half names no rule holds.
 struct Query {
@@ -309,6 +361,11 @@ void BM_RestoreShape(benchmark::State& state) {
     state.ResumeTiming();
   }
   state.counters["entries"] = static_cast<double>(entries);
+  state.counters["memory_B_per_entry"] =
+      static_cast<double>(store.memory_bytes()) / static_cast<double>(entries);
+  // The encoded snapshot is held in memory while the writer thread writes it.
+  state.counters["snapshot_B_per_entry"] =
+      static_cast<double>(snap.size()) / static_cast<double>(entries);
   state.counters["ns_per_entry"] = benchmark::Counter(
       static_cast<double>(entries),
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
