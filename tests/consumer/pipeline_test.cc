@@ -31,6 +31,10 @@ class PipelineTest : public ::testing::Test {
     reader_.quiescent();
     return r;
   }
+  // Feeds a record whose result the test checks through what follows (the
+  // store, the watermarks, the log), not through its HandleResult; kept in
+  // results_ so a failing test can print it.
+  void put(const std::string& json) { results_.push_back(feed(json)); }
   Action action(const char* group, const char* name) { return reader_.lookup(group, name).action; }
   bool logged(LogLevel level, const std::string& needle) const {
     for (const auto& [l, m] : lines_)
@@ -45,6 +49,7 @@ class PipelineTest : public ::testing::Test {
   Pipeline pipeline_;
   Reader reader_;
   int64_t next_ = 0;
+  std::vector<HandleResult> results_;
 };
 
 #define BEGIN(g) R"({"type":"BEGIN_SYNC","group_id":")" g R"("})"
@@ -54,9 +59,9 @@ class PipelineTest : public ::testing::Test {
 
 TEST_F(PipelineTest, CommitsAtTheSafeWatermarkOfInterleavedSyncs) {
   EXPECT_FALSE(feed(BEGIN("a")).commit);  // 0
-  feed(ADD("a", "a.com"));                // 1
-  feed(BEGIN("b"));                       // 2
-  feed(ADD("b", "b.com"));                // 3
+  put(ADD("a", "a.com"));                 // 1
+  put(BEGIN("b"));                        // 2
+  put(ADD("b", "b.com"));                 // 3
   HandleResult r = feed(COMPLETE("a"));   // 4
   EXPECT_TRUE(r.commit);
   EXPECT_EQ(wm_.safe(kTp), 2) << "b's sync is open from offset 2";
@@ -67,16 +72,16 @@ TEST_F(PipelineTest, CommitsAtTheSafeWatermarkOfInterleavedSyncs) {
 }
 
 TEST_F(PipelineTest, InvalidEntryAbortsTheSyncByDefault) {
-  feed(BEGIN("a"));
-  feed(ADD("a", "keep.com"));
-  feed(COMPLETE("a"));
-  feed(BEGIN("a"));
-  feed(ADD("a", "new.com"));
+  put(BEGIN("a"));
+  put(ADD("a", "keep.com"));
+  put(COMPLETE("a"));
+  put(BEGIN("a"));
+  put(ADD("a", "new.com"));
   HandleResult r = feed(ADD("a", "bad..com"));
   EXPECT_TRUE(r.invalid);
   EXPECT_EQ(r.why.reason(), Reason::kBadDomain);
   EXPECT_FALSE(r.copy_to_dlq);
-  feed(ADD("a", "later.com"));
+  put(ADD("a", "later.com"));
   EXPECT_TRUE(feed(COMPLETE("a")).commit);
   EXPECT_EQ(action("a", "keep.com"), Action::kBlacklist) << "old policy stays";
   EXPECT_EQ(action("a", "new.com"), Action::kNone);
@@ -115,8 +120,8 @@ void* failing_malloc(size_t) { return nullptr; }
 // the watermarks too. Left open there, commits stopped at its BEGIN_SYNC and
 // every later snapshot failed the restore check.
 TEST_F(PipelineTest, RefusedSyncCompleteClosesTheSyncInTheWatermarks) {
-  feed(BEGIN("g"));                    // 0
-  feed(ADD("g", "ads*.example.com"));  // 1
+  put(BEGIN("g"));                    // 0
+  put(ADD("g", "ads*.example.com"));  // 1
   hs_set_scratch_allocator(failing_malloc, std::free);
   const HandleResult r = feed(COMPLETE("g"));  // 2
   hs_set_scratch_allocator(nullptr, nullptr);
@@ -162,12 +167,12 @@ TEST_F(PipelineTest, ConvergenceIsMeasuredFromTheRecordTimestamp) {
 // SPEC §9: every way a sync is refused is listed, with its SYNC_COMPLETE's
 // coordinates, the message that refused it and why; the last 100.
 TEST_F(PipelineTest, RefusedSyncsAreListedWithWhereAndWhy) {
-  feed(BEGIN("a"));                                              // 0
-  feed(ADD("a", "bad..com"));                                    // 1: invalid, aborts a's sync
-  feed(COMPLETE("a"));                                           // 2
-  feed(BEGIN("b"));                                              // 3
-  feed(ADD("b", "b.com"));                                       // 4
-  feed(R"({"type":"SYNC_COMPLETE","group_id":"b","count":5})");  // 5: count mismatch
+  put(BEGIN("a"));                                              // 0
+  put(ADD("a", "bad..com"));                                    // 1: invalid, aborts a's sync
+  put(COMPLETE("a"));                                           // 2
+  put(BEGIN("b"));                                              // 3
+  put(ADD("b", "b.com"));                                       // 4
+  put(R"({"type":"SYNC_COMPLETE","group_id":"b","count":5})");  // 5: count mismatch
   ASSERT_EQ(pipeline_.rejections().size(), 2u);
   const Rejection& a = pipeline_.rejections()[0];
   EXPECT_EQ(a.group, "a");
@@ -179,8 +184,8 @@ TEST_F(PipelineTest, RefusedSyncsAreListedWithWhereAndWhy) {
   EXPECT_EQ(b.at, "policy/0@5");
   EXPECT_NE(b.reason.find("count 5 but 1"), std::string::npos) << b.reason;
   for (int i = 0; i < 120; ++i) {
-    feed(BEGIN("c"));
-    feed(R"({"type":"SYNC_COMPLETE","group_id":"c","count":3})");
+    put(BEGIN("c"));
+    put(R"({"type":"SYNC_COMPLETE","group_id":"c","count":3})");
   }
   EXPECT_EQ(pipeline_.rejections().size(), Pipeline::kMaxRejections);
   EXPECT_EQ(pipeline_.rejections().front().group, "c") << "the oldest went first";
@@ -203,8 +208,8 @@ TEST_F(PipelineTest, CompleteWithoutBeginIsAWarningAndARefusal) {
 // coordinates (SPEC §9): before, its cause was dropped by the next
 // BEGIN_SYNC and the sync read as applied; the open sync also held commits.
 TEST_F(PipelineTest, AnInvalidSyncCompleteIsRefusedAndClosesItsSync) {
-  feed(BEGIN("g"));                                                                  // 0
-  feed(ADD("g", "a.com"));                                                           // 1
+  put(BEGIN("g"));                                                                   // 0
+  put(ADD("g", "a.com"));                                                            // 1
   HandleResult r = feed(R"({"type":"SYNC_COMPLETE","group_id":"g","count":true})");  // 2
   EXPECT_TRUE(r.invalid);
   EXPECT_TRUE(r.commit) << "its sync is closed: a commit point";
@@ -212,7 +217,7 @@ TEST_F(PipelineTest, AnInvalidSyncCompleteIsRefusedAndClosesItsSync) {
   EXPECT_EQ(wm_.open_syncs(), 0u);
   EXPECT_EQ(wm_.safe(kTp), 3);
   EXPECT_EQ(action("g", "a.com"), Action::kNone) << "nothing of it applied";
-  feed(BEGIN("g"));  // 3: a new sync, not a restart
+  put(BEGIN("g"));  // 3: a new sync, not a restart
   EXPECT_FALSE(logged(LogLevel::kWarn, "sync restarted"));
   ASSERT_EQ(pipeline_.rejections().size(), 1u);
   const Rejection& x = pipeline_.rejections()[0];
@@ -227,12 +232,12 @@ TEST_F(PipelineTest, AnInvalidSyncCompleteIsRefusedAndClosesItsSync) {
 // with the BEGIN_SYNC as the cause (second review of issue 20: the adds went
 // straight into the active table while the PM was told "refused").
 TEST_F(PipelineTest, AnInvalidBeginSyncOpensAPoisonedSync) {
-  feed(BEGIN("g"));                                                            // 0
-  feed(ADD("g", "old.com"));                                                   // 1
-  feed(COMPLETE("g"));                                                         // 2
+  put(BEGIN("g"));                                                             // 0
+  put(ADD("g", "old.com"));                                                    // 1
+  put(COMPLETE("g"));                                                          // 2
   EXPECT_TRUE(feed(R"({"type":"BEGIN_SYNC","group_id":"g","x":[})").invalid);  // 3
   EXPECT_TRUE(store_.has_open_sync("g"));
-  feed(ADD("g", "new.com"));             // 4: dropped
+  put(ADD("g", "new.com"));              // 4: dropped
   HandleResult r = feed(COMPLETE("g"));  // 5
   EXPECT_TRUE(r.commit);
   EXPECT_EQ(action("g", "new.com"), Action::kNone) << "nothing of the poisoned sync applied";
@@ -259,10 +264,10 @@ TEST(RefusalsTest, TheSameSyncRefusedAgainIsListedOnce) {
 // an aborted sync still open (review of issue 20: both lived in the
 // pipeline only, and a NACK read as SYNCED after a restart).
 TEST_F(PipelineTest, RefusalsAndCausesSurviveARestartFromTheSnapshot) {
-  feed(BEGIN("a"));                                              // 0
-  feed(R"({"type":"SYNC_COMPLETE","group_id":"a","count":4})");  // 1: refused (count)
-  feed(BEGIN("b"));                                              // 2
-  feed(ADD("b", "bad..com"));                                    // 3: aborts b's sync
+  put(BEGIN("a"));                                              // 0
+  put(R"({"type":"SYNC_COMPLETE","group_id":"a","count":4})");  // 1: refused (count)
+  put(BEGIN("b"));                                              // 2
+  put(ADD("b", "bad..com"));                                    // 3: aborts b's sync
   PolicyStore store;
   Watermarks wm;
   const Status s = decode_snapshot(encode_snapshot(store_, wm_), &store, &wm);
@@ -272,7 +277,7 @@ TEST_F(PipelineTest, RefusalsAndCausesSurviveARestartFromTheSnapshot) {
   EXPECT_EQ(after.rejections()[0].sync, "policy/0@1");
   EXPECT_NE(after.rejections()[0].reason.find("count 4 but 0"), std::string::npos);
   const std::string c = COMPLETE("b");
-  after.handle(kTp, 4, c.data(), c.size());
+  EXPECT_TRUE(after.handle(kTp, 4, c.data(), c.size()).commit);
   ASSERT_EQ(after.rejections().size(), 2u);
   const Rejection& b = after.rejections()[1];
   EXPECT_EQ(b.sync, "policy/0@4");
@@ -290,7 +295,7 @@ TEST_F(PipelineTest, ReplayedSyncsAreNotMeasuredForConvergence) {
   auto sync = [&](const char* g, int64_t ts) {
     const std::string b = std::string(R"({"type":"BEGIN_SYNC","group_id":")") + g + "\"}";
     const std::string c = std::string(R"({"type":"SYNC_COMPLETE","group_id":")") + g + "\"}";
-    pipeline_.handle(kTp, next_++, b.data(), b.size());
+    EXPECT_FALSE(pipeline_.handle(kTp, next_++, b.data(), b.size()).invalid);
     EXPECT_TRUE(pipeline_.handle(kTp, next_++, c.data(), c.size(), ts).commit);
   };
   const PipelineCounters& c = pipeline_.counters();
@@ -305,11 +310,11 @@ TEST_F(PipelineTest, ReplayedSyncsAreNotMeasuredForConvergence) {
 }
 
 TEST_F(PipelineTest, RevocationDiscardsOpenSyncsAndKeepsActiveTables) {
-  feed(BEGIN("a"));
-  feed(ADD("a", "old.com"));
-  feed(COMPLETE("a"));
-  feed(BEGIN("a"));
-  feed(ADD("a", "new.com"));
+  put(BEGIN("a"));
+  put(ADD("a", "old.com"));
+  put(COMPLETE("a"));
+  put(BEGIN("a"));
+  put(ADD("a", "new.com"));
   pipeline_.revoke(kTp);
   EXPECT_FALSE(store_.has_open_sync("a"));
   EXPECT_EQ(action("a", "old.com"), Action::kBlacklist) << "stale beats empty";
@@ -317,13 +322,11 @@ TEST_F(PipelineTest, RevocationDiscardsOpenSyncsAndKeepsActiveTables) {
 }
 
 TEST_F(PipelineTest, TraceLinesAreTheSeeds) {
-  feed(BEGIN("enterprise_a"));
-  feed(
-      R"({"type":"ADD_DOMAIN","group_id":"enterprise_a","domain":"google.com","action":"whitelist"})");
-  feed(R"({"type":"REMOVE_DOMAIN","group_id":"enterprise_a","domain":"google.com"})");
-  feed(
-      R"({"type":"ADD_DOMAIN","group_id":"enterprise_a","domain":"facebook.com","action":"blacklist"})");
-  feed(COMPLETE("enterprise_a"));
+  put(BEGIN("enterprise_a"));
+  put(R"({"type":"ADD_DOMAIN","group_id":"enterprise_a","domain":"google.com","action":"whitelist"})");
+  put(R"({"type":"REMOVE_DOMAIN","group_id":"enterprise_a","domain":"google.com"})");
+  put(R"({"type":"ADD_DOMAIN","group_id":"enterprise_a","domain":"facebook.com","action":"blacklist"})");
+  put(COMPLETE("enterprise_a"));
   std::vector<std::string> trace;
   for (const auto& [l, m] : lines_)
     if (l == LogLevel::kTrace) trace.push_back(m);
@@ -343,11 +346,11 @@ class SkipPipelineTest : public PipelineTest {
 };
 
 TEST_F(SkipPipelineTest, SkipKeepsTheSyncAndDropsOnlyTheBadEntry) {
-  feed(BEGIN("a"));
-  feed(ADD("a", "good.com"));
+  put(BEGIN("a"));
+  put(ADD("a", "good.com"));
   EXPECT_TRUE(feed(ADD("a", "bad..com")).invalid);
-  feed(ADD("a", "also-good.com"));
-  feed(COMPLETE("a"));
+  put(ADD("a", "also-good.com"));
+  put(COMPLETE("a"));
   EXPECT_EQ(action("a", "good.com"), Action::kBlacklist);
   EXPECT_EQ(action("a", "also-good.com"), Action::kBlacklist);
 }
@@ -399,10 +402,10 @@ class DlqPipelineTest : public PipelineTest {
 };
 
 TEST_F(DlqPipelineTest, InvalidOffsetIsCommittedOnlyAfterItsCopyIsConfirmed) {
-  feed(ADD("a", "x.com"));                    // 0
+  put(ADD("a", "x.com"));                     // 0
   HandleResult r = feed(ADD("a", "bad..x"));  // 1
   EXPECT_TRUE(r.copy_to_dlq);
-  feed(ADD("a", "y.com"));  // 2
+  put(ADD("a", "y.com"));  // 2
   EXPECT_EQ(wm_.safe(kTp), 1);
   pipeline_.dlq_done(kTp, 1, true);
   EXPECT_EQ(wm_.safe(kTp), 3);
@@ -415,13 +418,13 @@ class LimitPipelineTest : public PipelineTest {
 };
 
 TEST_F(LimitPipelineTest, LimitViolationIsInvalidAndAbortsTheSync) {
-  feed(BEGIN("a"));
-  feed(ADD("a", "one.com"));
-  feed(ADD("a", "two.com"));
+  put(BEGIN("a"));
+  put(ADD("a", "one.com"));
+  put(ADD("a", "two.com"));
   HandleResult r = feed(ADD("a", "three.com"));
   EXPECT_TRUE(r.invalid);
   EXPECT_EQ(r.why.reason(), Reason::kLimitExceeded);
-  feed(COMPLETE("a"));
+  put(COMPLETE("a"));
   EXPECT_EQ(action("a", "one.com"), Action::kNone);
   EXPECT_TRUE(logged(LogLevel::kWarn, "limit_exceeded"));
 }

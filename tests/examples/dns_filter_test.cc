@@ -110,12 +110,13 @@ TEST(DnsFilterServeTest, FiltersWithThePolicyFromKafkaOnceReadyAndStopsOnSigterm
     ASSERT_TRUE(
         pm->send("policy", g, std::string(R"({"type":"BEGIN_SYNC","group_id":")") + g + "\"}")
             .ok());
-    for (const auto& r : dns::demo::kFirstSync)
-      if (std::string(r.group) == g)
-        ASSERT_TRUE(pm->send("policy", g,
-                             std::string(R"({"type":"ADD_DOMAIN","group_id":")") + g +
-                                 R"(","domain":")" + r.domain + R"(","action":"blacklist"})")
-                        .ok());
+    for (const auto& r : dns::demo::kFirstSync) {
+      if (std::string(r.group) != g) continue;
+      ASSERT_TRUE(pm->send("policy", g,
+                           std::string(R"({"type":"ADD_DOMAIN","group_id":")") + g +
+                               R"(","domain":")" + r.domain + R"(","action":"blacklist"})")
+                      .ok());
+    }
     ASSERT_TRUE(
         pm->send("policy", g, std::string(R"({"type":"SYNC_COMPLETE","group_id":")") + g + "\"}")
             .ok());
