@@ -336,7 +336,13 @@ struct PolicyStore::Ops {
                             "open syncs limit " + std::to_string(s.limits_.max_open_syncs) +
                                 " reached; the sync is dropped until its SYNC_COMPLETE"));
     }
-    g->pending = std::make_unique<Pending>(g->active->size(), g->active->live_bytes());
+    // Room for an origin as long as the last sync's (its offset grows by a
+    // digit now and then: 8 bytes more; none if it had none).
+    const detail::PolicyInfo& last = g->active->extra();
+    const size_t origin_room = last.generation == 0 ? Pending::kOriginReserve
+                               : last.origin_len    ? last.origin_len + 8
+                                                    : 0;
+    g->pending = std::make_unique<Pending>(g->active->size(), g->active->live_bytes(), origin_room);
     g->pending->serial = ++st.syncs_opened;
     ++st.open_syncs;
     if (restart) {
