@@ -301,7 +301,10 @@ struct PolicyStore::Ops {
   static void settle(std::unique_ptr<RuleTable>& t, size_t reserve) {
     if (t->size() > detail::kSettleMax) return;
     const size_t fit = RuleTable::for_content_bytes(t->size(), t->live_bytes() + reserve);
-    if (t->memory_bytes() <= fit + fit / 4) return;
+    // Near its fit, but without room for the origin (its records grew: a
+    // table made at its content's size, see Pending), the origin would take
+    // an arena block of its own: copied instead.
+    if (t->memory_bytes() <= fit + fit / 4 && t->has_room_for_bytes(reserve)) return;
     std::unique_ptr<RuleTable> small = t->compacted(reserve);
     rcu::retire(t.release());  // nobody reads it: only the free moves off the writer
     t = std::move(small);

@@ -331,12 +331,18 @@ class alignas(64) RcuTable {
   // If the arena has no room left, a block of exactly that size is added (a
   // table sized to its content keeps room for its origin; see Pending).
   const char* store_bytes(std::string_view bytes) {
-    const size_t need = (bytes.size() + alignof(V) - 1) / alignof(V) * alignof(V);
-    if (static_cast<size_t>(cur_end_ - cur_) < need) add_block(need, /*exact=*/true);
+    const size_t need = stored_size(bytes.size());
+    if (!has_room_for_bytes(bytes.size())) add_block(need, /*exact=*/true);
     char* p = cur_;
     cur_ += need;
     std::memcpy(p, bytes.data(), bytes.size());
     return p;
+  }
+
+  // Writer side. Whether store_bytes() of `n` bytes fits the arena as it is
+  // (else it adds a block of its own).
+  bool has_room_for_bytes(size_t n) const {
+    return static_cast<size_t>(cur_end_ - cur_) >= stored_size(n);
   }
 
   // Writer side. This table takes over `old`'s Extra (it replaces `old`).
@@ -402,6 +408,7 @@ class alignas(64) RcuTable {
   }
 
   static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
+  static size_t stored_size(size_t n) { return (n + alignof(V) - 1) / alignof(V) * alignof(V); }
   static size_t chunks_for(size_t capacity) {
     return capacity <= kSlotsPerChunk ? 1 : (capacity + kSlotsPerChunk - 1) / kSlotsPerChunk;
   }

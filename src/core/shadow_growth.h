@@ -106,8 +106,9 @@ class ShadowGrowth {
   }
 
   // Writer side. The table was sized for `entries` (a resync as large as the
-  // last, a restore): no shadow is started before it holds that many, so a
-  // table that is filled to what it was sized for is never copied. Past it
+  // last, a restore): no shadow is started until it holds more than that
+  // many, so a table that is filled to what it was sized for is never
+  // copied. Past it
   // the shadow starts as usual (the table must be sized with room for that:
   // 1/8 of its slots, see Pending).
   void expect(size_t entries) { expected_ = entries; }
@@ -161,11 +162,13 @@ class ShadowGrowth {
     } else if (next_ && next_->upsert(key, hash, kind, v) == Put::kFull) {
       drop();  // the shadow wants compaction (rewritten entries): a rebuild will do it
     }
-    // Two thirds of the load limit (and past what the table was sized for):
-    // the shadow starts.
+    // Two thirds of the load limit, and past what the table was sized for
+    // (a resync exactly as large as the last must not make a shadow on its
+    // last ADD, only to drop it at SYNC_COMPLETE): the shadow starts.
     if (!next_ && t->capacity() >= kMinCapacity && t->used_slots() * 3 >= t->max_used() * 2 &&
-        t->used_slots() >= expected_) {
+        t->used_slots() > expected_) {
       next_ = Table::create(t->capacity() * 2, t->live_bytes() + t->live_bytes() / 2);
+      note_table_event(&TableEventCounters::shadow_starts);
       cursor_ = 0;
     }
     if (next_ && cursor_ < t->capacity()) {

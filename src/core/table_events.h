@@ -12,6 +12,7 @@ struct TableEvents {
   uint64_t growths = 0;         // a table replaced by a larger one (load limit reached)
   uint64_t compactions = 0;     // a table rebuilt to drop its garbage (rewritten/erased records)
   uint64_t shadow_growths = 0;  // a large table replaced by its complete shadow, O(1)
+  uint64_t shadow_starts = 0;   // a shadow made for a table about to grow
 };
 
 struct TableEventCounters {
@@ -20,6 +21,7 @@ struct TableEventCounters {
   std::atomic<uint64_t> growths{0};
   std::atomic<uint64_t> compactions{0};
   std::atomic<uint64_t> shadow_growths{0};
+  std::atomic<uint64_t> shadow_starts{0};
 };
 
 inline TableEventCounters g_table_events;
@@ -31,7 +33,8 @@ inline void note_table_event(std::atomic<uint64_t> TableEventCounters::*which) {
 inline TableEvents table_events() {
   return {g_table_events.growths.load(std::memory_order_relaxed),
           g_table_events.compactions.load(std::memory_order_relaxed),
-          g_table_events.shadow_growths.load(std::memory_order_relaxed)};
+          g_table_events.shadow_growths.load(std::memory_order_relaxed),
+          g_table_events.shadow_starts.load(std::memory_order_relaxed)};
 }
 
 }  // namespace policysync::detail
