@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace policysync::bench {
@@ -69,7 +70,7 @@ struct ProviderSet {
   // Rule j of group g.
   static Rule rule(size_t g, uint32_t j) {
     const uint64_t r = mix64(kSeed ^ mix64(g) ^ (uint64_t{j} << 1));
-    std::string name = "r" + std::to_string(j) + "-" + name_from(r);
+    std::string name = numbered("r", j, name_from(r));
     if (g % 1000 == 0 && j < 2) return {"ads" + std::to_string(j) + "*." + name, Kind::kPattern};
     if (r % 8 == 7) return {"*." + name, Kind::kWildcard};
     return {std::move(name), Kind::kPlain};
@@ -77,7 +78,17 @@ struct ProviderSet {
 
   // Malicious domain i of the feed.
   static std::string malicious(size_t i) {
-    return "m" + std::to_string(i) + "-" + name_from(mix64(kSeed ^ 0xfeedull ^ mix64(i)));
+    return numbered("m", i, name_from(mix64(kSeed ^ 0xfeedull ^ mix64(i))));
+  }
+
+  // prefix, n, '-', rest: appended piece by piece (GCC 12 warns, wrongly,
+  // of an overlapping memcpy in "literal" + std::string&&).
+  static std::string numbered(std::string_view prefix, uint64_t n, std::string_view rest) {
+    std::string out(prefix);
+    out += std::to_string(n);
+    out += '-';
+    out += rest;
+    return out;
   }
 
   // A name from 64 random bits: 1-3 labels of [a-z0-9] and a TLD.

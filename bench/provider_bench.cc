@@ -225,7 +225,7 @@ std::vector<Query> queries(const ProviderSet& p, size_t n, size_t only_group = S
       out.push_back({g, rule.kind == ProviderSet::Kind::kWildcard ? "www" + rule.domain.substr(1)
                                                                   : rule.domain});
     } else {
-      out.push_back({g, "q" + std::to_string(i) + "-" + ProviderSet::name_from(r)});
+      out.push_back({g, ProviderSet::numbered("q", i, ProviderSet::name_from(r))});
     }
   }
   return out;
