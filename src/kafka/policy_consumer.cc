@@ -802,9 +802,12 @@ void PolicyConsumer::close() {
     if (!s.ok()) log_.warn("dead-letter flush: " + s.to_string());
   }
   // A sync whose patterns are compiling is finished first (it was read).
-  (void)compile_settled(Clock::time_point::max());
+  // Without a deadline both wait for their job, so neither can say "not yet".
+  [[maybe_unused]] const bool compiled = compile_settled(Clock::time_point::max());
+  assert(compiled);
   // The snapshot first: it needs no broker (SPEC §8).
-  (void)snapshot_settled(Clock::time_point::max());
+  [[maybe_unused]] const bool encoded = snapshot_settled(Clock::time_point::max());
+  assert(encoded);
   if (!opt_.state_dir.empty() && fatal_.ok()) write_snapshot(/*wait=*/true);
   const bool confirmed =
       fatal_.ok() && commit_bounded(assigned_partitions(), std::max(left_ms() / 2, 1));
