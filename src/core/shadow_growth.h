@@ -108,9 +108,8 @@ class ShadowGrowth {
   // Writer side. The table was sized for `entries` (a resync as large as the
   // last, a restore): no shadow is started until it holds more than that
   // many, so a table that is filled to what it was sized for is never
-  // copied. Past it
-  // the shadow starts as usual (the table must be sized with room for that:
-  // 1/8 of its slots, see Pending).
+  // copied. Past it the shadow starts as usual (the table must be sized with
+  // room for that: 1/8 of its slots, see Pending).
   void expect(size_t entries) { expected_ = entries; }
 
   // Writer side. Gives the shadow up (freed after a grace period, off this
