@@ -306,8 +306,7 @@ struct PolicyStore::Ops {
     // an arena block of its own: copied instead.
     if (t->memory_bytes() <= fit + fit / 4 && t->has_room_for_bytes(reserve)) return;
     std::unique_ptr<RuleTable> small = t->compacted(reserve);
-    rcu::retire(t.release());  // nobody reads it: only the free moves off the writer
-    t = std::move(small);
+    detail::ShadowGrowth<RuleTable>::release_unread(std::exchange(t, std::move(small)));
   }
 
   // Takes the group's open sync away, keeping open_syncs exact. Whoever

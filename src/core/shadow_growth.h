@@ -50,6 +50,18 @@ class ShadowGrowth {
 
   using Put = typename Table::Put;
 
+  // Below this size a table nobody reads is freed at once: a free of a few
+  // KiB costs less than its deferral (a node, a clock read, a wake-up of the
+  // call_rcu thread and a free there, contending for the same arena lock),
+  // and takes microseconds at most.
+  static constexpr size_t kFreeAtOnceBytes = 16 * 1024;
+
+  // Writer side. Frees `t`, which no reader can reach: at once if it is
+  // small, else on the call_rcu thread (a large free can take milliseconds).
+  static void release_unread(std::unique_ptr<Table> t) {
+    if (t && t->memory_bytes() > kFreeAtOnceBytes) rcu::retire(t.release());
+  }
+
   // Writer side. Inserts or replaces (key, kind) in *t, which nobody else
   // reads; *t may be replaced by a larger table holding the same entries.
   // kInserted or kUpdated, or kKeyTooLong (nothing changed); never kFull.
@@ -57,7 +69,7 @@ class ShadowGrowth {
   [[nodiscard]] Put upsert(std::unique_ptr<Table>& t, std::string_view key, uint64_t hash,
                            unsigned kind, const V& v) {
     return step(t.get(), key, hash, kind, v, [&](std::unique_ptr<Table> bigger) {
-      rcu::retire(t.release());  // nobody reads it: this only moves the free off the writer
+      release_unread(std::move(t));
       t = std::move(bigger);
       return t.get();
     });

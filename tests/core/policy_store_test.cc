@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -677,6 +678,39 @@ INSTANTIATE_TEST_SUITE_P(
                                     ApplyResult::kApplied);
                         }}),
     [](const ::testing::TestParamInfo<PendingFreePath>& i) { return std::string(i.param.name); });
+
+// ... but a small one, and a completed sync's (its table published), is
+// freed at once: deferring it cost more than the free (issue 19: a first
+// load of 1M groups of 10 rules ran at 0.73 M msg/s, 1.02-1.06 without four
+// deferrals per group).
+TEST(PendingFreeAtOnceTest, ASmallOrCompletedSyncIsFreedAtOnce) {
+  PolicyStore store;
+  auto sync = [&](const char* g, int n, std::optional<uint64_t> count) {
+    EXPECT_EQ(store.apply(group_msg(MessageType::kBeginSync, g)).result, ApplyResult::kSyncOpened);
+    Message m = group_msg(MessageType::kAddDomain, g);
+    m.action = Action::kBlacklist;
+    for (int i = 0; i < n; ++i) {
+      m.domain.name = "d" + std::to_string(i) + ".com";
+      EXPECT_EQ(store.apply(m).result, ApplyResult::kBuffered);
+    }
+    Message c = group_msg(MessageType::kSyncComplete, g);
+    c.has_count = count.has_value();
+    c.count = count.value_or(0);
+    return store.apply(c).result;
+  };
+  std::vector<std::thread::id> freed;
+  static std::vector<std::thread::id>* sink;
+  sink = &freed;
+  detail::g_pending_freed_for_test = [] { sink->push_back(std::this_thread::get_id()); };
+  ASSERT_EQ(sync("completed", 10, std::nullopt), ApplyResult::kSyncCompleted);
+  ASSERT_EQ(freed.size(), 1u) << "the completed sync's Pending was deferred";
+  EXPECT_EQ(freed[0], std::this_thread::get_id());
+  ASSERT_EQ(sync("mismatch", 10, 11), ApplyResult::kSyncCountMismatch);
+  ASSERT_EQ(freed.size(), 2u) << "a small aborted sync was deferred";
+  EXPECT_EQ(freed[1], std::this_thread::get_id());
+  detail::g_pending_freed_for_test = nullptr;
+  rcu::barrier();
+}
 
 }  // namespace
 }  // namespace policysync
