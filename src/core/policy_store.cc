@@ -310,9 +310,10 @@ struct PolicyStore::Ops {
   }
 
   // Takes the group's open sync away, keeping open_syncs exact. Whoever
-  // drops the result frees it on the call_rcu thread, not here: a restart,
-  // a count mismatch, a discard or a REMOVE_GROUP of a sync of 10M entries
-  // would otherwise spend hundreds of ms freeing it (issue 18 item 6).
+  // drops the result frees it on the call_rcu thread unless it is small
+  // (PendingRelease): a restart, a count mismatch, a discard or a
+  // REMOVE_GROUP of a sync of 10M entries would otherwise spend hundreds of
+  // ms freeing it here (issue 18 item 6).
   detail::PendingPtr take_pending(Group* g) {
     detail::PendingPtr p(g->pending.release());
     if (p && !p->over_limit) --st.open_syncs;
@@ -324,7 +325,7 @@ struct PolicyStore::Ops {
     Group* g = find_or_create(m.group_id, &why);
     if (!g) return outcome(ApplyResult::kRejected, why);
     const bool restart = g->pending != nullptr;
-    take_pending(g).reset();  // freed off this thread
+    take_pending(g).reset();  // freed off this thread unless small
     if (st.open_syncs >= s.limits_.max_open_syncs) {
       // Refused, but the group's sync is poisoned all the same (SPEC §6):
       // without it the sync's ADD_DOMAINs would go straight into the active

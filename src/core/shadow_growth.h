@@ -8,7 +8,8 @@
 // table fills (a sixteenth of its capacity in upserts, at 16 slots each,
 // with a quarter left), so when the table reports kFull the shadow already holds
 // every entry and simply takes its place; the old table is freed on the
-// call_rcu thread. The work is what rebuilt() would do, spread over the
+// call_rcu thread (at once if it is small and unread: release_unread). The
+// work is what rebuilt() would do, spread over the
 // upserts. If the sync completes first, the table is published as it is and
 // the shadow freed the same way: nothing at SYNC_COMPLETE is O(size).
 // Published tables (a group's active table under immediate ADD_DOMAINs, the

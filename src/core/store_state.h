@@ -98,7 +98,8 @@ inline void (*g_pending_freed_for_test)() = nullptr;
 
 // An open sync: writer-only, invisible to readers. Its table can hold
 // millions of entries: once taken from its group it is freed through
-// rcu::retire (PendingPtr), never on the writer (SPEC §5.1).
+// rcu::retire (PendingPtr), not on the writer (SPEC §5.1), unless it is
+// small (PendingRelease).
 struct Pending {
   // Sized for `expected` entries of `expected_bytes` in all (the group's
   // current size: a new sync of a group is usually about as large as the

@@ -631,6 +631,8 @@ TEST_P(PendingFreeTest, PendingTableIsFreedOffTheWriter) {
     ASSERT_EQ(apply(R"({"type":"ADD_DOMAIN","group_id":"g","domain":"d)" + std::to_string(i) +
                     R"(.com","action":"blacklist"})"),
               ApplyResult::kBuffered);
+  ASSERT_GT(store.memory_bytes(), 2 * detail::ShadowGrowth<detail::RuleTable>::kFreeAtOnceBytes)
+      << "the sync must be large enough not to be freed at once";
   g_free_threads.clear();
   detail::g_pending_freed_for_test = [] {
     std::lock_guard<std::mutex> l(g_free_mu);
@@ -684,6 +686,14 @@ INSTANTIATE_TEST_SUITE_P(
 // load of 1M groups of 10 rules ran at 0.73 M msg/s, 1.02-1.06 without four
 // deferrals per group).
 TEST(PendingFreeAtOnceTest, ASmallOrCompletedSyncIsFreedAtOnce) {
+  // Declared before the store: a failed assertion returns with frees still
+  // queued, which run the hook while the store is destroyed.
+  static std::vector<std::thread::id>* sink;
+  std::vector<std::thread::id> freed;
+  sink = &freed;
+  struct ResetHook {
+    ~ResetHook() { detail::g_pending_freed_for_test = nullptr; }
+  } reset_hook;
   PolicyStore store;
   auto sync = [&](const char* g, int n, std::optional<uint64_t> count) {
     EXPECT_EQ(store.apply(group_msg(MessageType::kBeginSync, g)).result, ApplyResult::kSyncOpened);
@@ -698,9 +708,6 @@ TEST(PendingFreeAtOnceTest, ASmallOrCompletedSyncIsFreedAtOnce) {
     c.count = count.value_or(0);
     return store.apply(c).result;
   };
-  std::vector<std::thread::id> freed;
-  static std::vector<std::thread::id>* sink;
-  sink = &freed;
   detail::g_pending_freed_for_test = [] { sink->push_back(std::this_thread::get_id()); };
   ASSERT_EQ(sync("completed", 10, std::nullopt), ApplyResult::kSyncCompleted);
   ASSERT_EQ(freed.size(), 1u) << "the completed sync's Pending was deferred";
@@ -708,7 +715,6 @@ TEST(PendingFreeAtOnceTest, ASmallOrCompletedSyncIsFreedAtOnce) {
   ASSERT_EQ(sync("mismatch", 10, 11), ApplyResult::kSyncCountMismatch);
   ASSERT_EQ(freed.size(), 2u) << "a small aborted sync was deferred";
   EXPECT_EQ(freed[1], std::this_thread::get_id());
-  detail::g_pending_freed_for_test = nullptr;
   rcu::barrier();
 }
 
