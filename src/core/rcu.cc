@@ -39,12 +39,18 @@ char g_grace_period_sync;
 // broker comes back while partitions are being fetched: it failed
 // MockTest.BrokerLossIsRetriedWhileLookupsKeepAnswering in CI (issue 18
 // item 9). The frame is librdkafka's own Fetch builder, never reached from
-// policysync code, so no race of ours can hide behind it.
+// policysync code, so no race of ours can hide behind it. A second one, also
+// open upstream (https://github.com/confluentinc/librdkafka/issues/4469):
+// rd_kafka_broker_set_nodename writes a broker's rkb_nodeid under its lock
+// when a consumer group's coordinator is cleared at close, while the broker
+// thread reads it unlocked (rd_kafka_transport_request_sent); it failed
+// MockTest.PolicyctlErrorsAreNotNacks once (policyctl exited 66, TSan's code).
 extern "C" const char* __tsan_default_suppressions() {
   return "race:liburcu-qsbr.so.8\n"
          "race:urcu/static/urcu-qsbr.h\n"
          "called_from_lib:libcpp-httplib.so\n"
-         "race:rd_kafka_broker_fetch_toppars\n";
+         "race:rd_kafka_broker_fetch_toppars\n"
+         "race:rd_kafka_broker_set_nodename\n";
 }
 #endif
 
