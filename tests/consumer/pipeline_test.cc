@@ -35,6 +35,18 @@ class PipelineTest : public ::testing::Test {
   // store, the watermarks, the log), not through its HandleResult; kept in
   // results_ so a failing test can print it.
   void put(const std::string& json) { results_.push_back(feed(json)); }
+  // An empty sync of group g whose SYNC_COMPLETE record carries timestamp ts.
+  void sync_at(const char* g, int64_t ts) {
+    const std::string b = std::string(R"({"type":"BEGIN_SYNC","group_id":")") + g + "\"}";
+    const std::string c = std::string(R"({"type":"SYNC_COMPLETE","group_id":")") + g + "\"}";
+    EXPECT_FALSE(pipeline_.handle(kTp, next_++, b.data(), b.size()).invalid);
+    EXPECT_TRUE(pipeline_.handle(kTp, next_++, c.data(), c.size(), ts).commit);
+  }
+  static int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
   Action action(const char* group, const char* name) { return reader_.lookup(group, name).action; }
   bool logged(LogLevel level, const std::string& needle) const {
     for (const auto& [l, m] : lines_)
@@ -142,15 +154,8 @@ TEST_F(PipelineTest, RefusedSyncCompleteClosesTheSyncInTheWatermarks) {
 // SPEC §9: a sync's convergence from its record's timestamp; a timestamp
 // ahead of this clock (skew) counts as 0 and is counted; none: not measured.
 TEST_F(PipelineTest, ConvergenceIsMeasuredFromTheRecordTimestamp) {
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  auto sync = [&](const char* g, int64_t ts) {
-    const std::string b = std::string(R"({"type":"BEGIN_SYNC","group_id":")") + g + "\"}";
-    const std::string c = std::string(R"({"type":"SYNC_COMPLETE","group_id":")") + g + "\"}";
-    EXPECT_FALSE(pipeline_.handle(kTp, next_++, b.data(), b.size()).invalid);
-    EXPECT_TRUE(pipeline_.handle(kTp, next_++, c.data(), c.size(), ts).commit);
-  };
+  const int64_t now = now_ms();
+  auto sync = [&](const char* g, int64_t ts) { sync_at(g, ts); };
   const PipelineCounters& c = pipeline_.counters();
   sync("a", now - 2500);  // 2.5 s ago: the le=3 bucket
   EXPECT_EQ(c.convergence_count.load(), 1u);
@@ -289,15 +294,8 @@ TEST_F(PipelineTest, RefusalsAndCausesSurviveARestartFromTheSnapshot) {
 // consumer catches up are counted apart (review of issue 20: a restart
 // without a snapshot filled the +Inf bucket with last week's syncs).
 TEST_F(PipelineTest, ReplayedSyncsAreNotMeasuredForConvergence) {
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  auto sync = [&](const char* g, int64_t ts) {
-    const std::string b = std::string(R"({"type":"BEGIN_SYNC","group_id":")") + g + "\"}";
-    const std::string c = std::string(R"({"type":"SYNC_COMPLETE","group_id":")") + g + "\"}";
-    EXPECT_FALSE(pipeline_.handle(kTp, next_++, b.data(), b.size()).invalid);
-    EXPECT_TRUE(pipeline_.handle(kTp, next_++, c.data(), c.size(), ts).commit);
-  };
+  const int64_t now = now_ms();
+  auto sync = [&](const char* g, int64_t ts) { sync_at(g, ts); };
   const PipelineCounters& c = pipeline_.counters();
   pipeline_.set_live(false);
   sync("old", now - 7 * 86'400'000);
